@@ -1,0 +1,37 @@
+# GoldSocial backend. `make run` and `make test` are the two commands README promises.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+.env:
+	cp .env.example .env
+	@echo "created .env from .env.example (DEBUG on, local services)"
+
+## make run: migrate, register the schedules, then the web server and qcluster together.
+run: $(STAMP) .env
+	$(BIN)/python manage.py preflight
+	$(BIN)/python manage.py migrate --noinput
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+## make test: lint, migrations in step with the models, the whole test suite.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) *.egg-info test_db*.sqlite3*

@@ -1,0 +1,96 @@
+"""Typed readers for environment variables.
+
+Every reader raises ImproperlyConfigured naming the variable, so a bad value stops start-up
+with a message an operator can act on instead of failing later somewhere deep.
+"""
+
+import os
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name: str, default: str | None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None else value.strip()
+
+
+def _fail(name: str, value: str, expected: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name}={value!r} is not valid: expected {expected}.")
+
+
+def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    value = _raw(name, default)
+    if required and not value:
+        raise ImproperlyConfigured(f"{name} is required but not set (see .env.example).")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name, None)
+    if value is None:
+        return default
+    if value.lower() in TRUE:
+        return True
+    if value.lower() in FALSE:
+        return False
+    raise _fail(name, value, "one of true/false/1/0/yes/no/on/off")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None,
+            maximum: int | None = None) -> int:
+    value = _raw(name, None)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _fail(name, value, "a whole number") from None
+    if minimum is not None and number < minimum:
+        raise _fail(name, value, f"a whole number >= {minimum}")
+    if maximum is not None and number > maximum:
+        raise _fail(name, value, f"a whole number <= {maximum}")
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = _raw(name, None)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise _fail(name, value, "a number") from None
+    if number != number or (minimum is not None and number < minimum):  # NaN or too small
+        raise _fail(name, value, f"a number >= {minimum}")
+    return number
+
+
+def env_list(name: str, default: list[str], *, choices: list[str] | None = None,
+             upper: bool = False) -> list[str]:
+    value = _raw(name, None)
+    if value is None:
+        return list(default)
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if upper:
+        items = [item.upper() for item in items]
+    if not items:
+        raise _fail(name, value, "a comma-separated list with at least one item")
+    if choices is not None:
+        unknown = [item for item in items if item not in choices]
+        if unknown:
+            raise _fail(name, value, f"items from {', '.join(choices)} (unknown: {', '.join(unknown)})")
+    if len(set(items)) != len(items):
+        raise _fail(name, value, "a list without repeated items")
+    return items
+
+
+def env_url(name: str, default: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    value = _raw(name, default)
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise _fail(name, value, f"a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    return value.rstrip("/")

@@ -1,0 +1,80 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+import logging
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+logger = logging.getLogger(__name__)
+
+REDIS_HINT = (
+    "start it with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379` "
+    "(or point REDIS_URL at a running server)"
+)
+
+
+def check_database() -> str | None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        return f"database: {type(exc).__name__}: {exc}".strip()
+    return None
+
+
+def check_redis() -> str | None:
+    from django.conf import settings
+
+    try:
+        cache.get("goldsocial:ping")
+    except Exception as exc:
+        return f"Redis at {settings.REDIS_URL} does not answer ({type(exc).__name__}): {REDIS_HINT}"
+    return None
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    from jobs.selectors import live_clusters
+
+    problems = [p for p in (check_database(), check_redis()) if p]
+    if not problems:
+        clusters = live_clusters()
+        if not clusters:
+            problems.append("cluster: no live qcluster (start `python manage.py qcluster`)")
+    if problems:
+        return JsonResponse({"status": "unavailable", "problems": problems}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+class _Collectors:
+    """Adapts the project's collector functions to prometheus_client's registry."""
+
+    functions = []
+
+    def collect(self):
+        for function in self.functions:
+            try:
+                yield from function()
+            except Exception:
+                logger.exception("metrics collector %s failed", function.__name__)
+
+
+def metrics_collector(function):
+    """Register a function yielding prometheus_client metric families, read on each scrape.
+
+    Values come from the database and Redis at scrape time, so every web process reports
+    the same figures and nothing is lost across process restarts.
+    """
+    _Collectors.functions.append(function)
+    return function
+
+
+def metrics(request):
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collectors())
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

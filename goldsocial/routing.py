@@ -1,0 +1,3 @@
+"""WebSocket routes; each app adds its consumers' paths here."""
+
+websocket_urlpatterns = []

@@ -1,0 +1,214 @@
+"""GoldSocial settings, read from the environment (and a `.env` file when present).
+
+Every variable is listed with its default in README.md and .env.example. A bad value stops
+start-up with ImproperlyConfigured naming the variable.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from goldsocial.env import env_bool, env_int, env_list, env_str, env_url
+from jobs.intervals import cron_for_interval
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env", override=False)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required when DEBUG is off: set it in the environment or .env "
+            "(for local work, copy .env.example to .env, which turns DEBUG on)."
+        )
+    SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    # Before django_q: our `qcluster` command extends the stock one with a sub-second ticker.
+    "jobs",
+    "django_q",
+    "markets",
+    "news",
+    "predictions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "goldsocial.urls"
+WSGI_APPLICATION = "goldsocial.wsgi.application"
+ASGI_APPLICATION = "goldsocial.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+try:
+    _db = dj_database_url.parse(DATABASE_URL)
+except Exception as exc:  # dj-database-url raises several types for a bad URL
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={DATABASE_URL!r} is not valid: expected sqlite:///path or "
+        f"postgres://user@host:port/name ({exc})."
+    ) from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] and _db["NAME"] != ":memory:" and not Path(_db["NAME"]).is_absolute():
+        _db["NAME"] = str(BASE_DIR / _db["NAME"])
+    # Several processes write (cluster workers every 5 s, the web server): WAL and a busy
+    # timeout keep them from meeting "database is locked".
+    _db["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # Tests that start real processes need the test database in a file, not in memory.
+    _db["TEST"] = {"NAME": str(BASE_DIR / f"test_db{os.environ.get('PYTEST_XDIST_WORKER', '')}.sqlite3")}
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    if env_bool("GOLDSOCIAL_DB_POOL", False):
+        # The ASGI web server runs sync views in threads: a pool bounds its connections.
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"] = {"pool": {"min_size": 1,
+                                   "max_size": env_int("DB_POOL_MAX_SIZE", 10, minimum=1)}}
+    else:
+        # Cluster workers and the ticker keep their connection; the health check replaces
+        # one the server has dropped instead of failing the next task.
+        _db["CONN_MAX_AGE"] = 600
+        _db["CONN_HEALTH_CHECKS"] = True
+else:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={DATABASE_URL!r} is not supported: use sqlite:/// or postgres://."
+    )
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
+
+# --- Redis: cache, channel layer, task broker ------------------------------------------
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "goldsocial",
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "goldsocial"},
+    }
+}
+
+# --- Jobs (django-q2) -------------------------------------------------------------------
+JOB_INTERVALS = {}
+for _key, _var, _default in (
+    ("price_fetcher", "PRICE_FETCHER_INTERVAL", 5),
+    ("news_fetcher", "NEWS_FETCHER_INTERVAL", 900),
+    ("prediction_verifier", "PREDICTION_VERIFIER_INTERVAL", 60),
+):
+    JOB_INTERVALS[_key] = env_int(_var, _default, minimum=1)
+    try:
+        cron_for_interval(JOB_INTERVALS[_key])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{_var}={JOB_INTERVALS[_key]} is not valid: {exc}.") from None
+JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 7, minimum=1)
+# Extra jobs (key -> (name, entry point, interval)); used by benchmarks and tests.
+EXTRA_JOBS: dict = {}
+
+Q_CLUSTER = {
+    "name": "goldsocial",
+    "workers": env_int("QCLUSTER_WORKERS", 4, minimum=1, maximum=64),
+    "redis": REDIS_URL,
+    # The stock scheduler runs once per 30 s; our qcluster runs django-q2's scheduler from
+    # a ticker aligned to the wall clock instead (jobs/ticker.py).
+    "scheduler": False,
+    "catch_up": False,
+    # Per-job timeouts are set on each schedule; this is the ceiling for anything else.
+    "timeout": 900,
+    "retry": 960,
+    "max_attempts": 1,
+    "ack_failures": True,
+    # Runs are recorded in jobs.JobRun; keep django-q2's own task rows few.
+    "save_limit": 100,
+    "label": "Tasks",
+}
+
+# --- Market data ----------------------------------------------------------------------
+SYMBOLS_ALL = ["XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"]
+MARKET_SYMBOLS = env_list("MARKET_SYMBOLS", SYMBOLS_ALL, choices=SYMBOLS_ALL, upper=True)
+PRICE_STALENESS_SECONDS = env_int("PRICE_STALENESS_SECONDS", 30, minimum=1)
+
+# --- REST -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "GoldSocial API", "VERSION": "0.1.0"}
+
+# --- The rest ---------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not valid: expected DEBUG, INFO, WARNING or ERROR.")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django_q": {"level": "WARNING"}},
+}

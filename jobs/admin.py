@@ -1,0 +1,83 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from jobs.models import Job, JobRun
+from jobs.selectors import job_is_healthy
+from jobs.services import job_enqueue, job_update
+
+
+class RecentRunInline(admin.TabularInline):
+    model = JobRun
+    fields = ("started_at", "trigger", "outcome", "duration_ms", "summary", "error", "host")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("-started_at",)
+    verbose_name_plural = "Recent runs"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        job_id = request.resolver_match.kwargs.get("object_id")
+        recent = queryset.filter(job_id=job_id).order_by("-started_at").values("pk")[:20]
+        return queryset.filter(pk__in=list(recent))
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("name", "key", "enabled", "interval_seconds", "healthy", "last_run_at",
+                    "last_success_at", "consecutive_failures", "runs", "failures", "skipped",
+                    "next_run")
+    fields = ("name", "key", "enabled", "interval_seconds", "interval_set_by_operator",
+              "next_run", "runs", "failures", "skipped", "consecutive_failures", "last_run_at",
+              "last_success_at", "last_duration_ms", "last_error")
+    readonly_fields = tuple(f for f in fields if f not in ("enabled", "interval_seconds"))
+    actions = ("run_now", "enable", "disable")
+    inlines = (RecentRunInline,)
+
+    def has_add_permission(self, request):
+        return False  # jobs come from the registry
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(boolean=True)
+    def healthy(self, job):
+        return job_is_healthy(job, now=timezone.now(), running=job.enabled)
+
+    @admin.display()
+    def next_run(self, job):
+        return job.schedule.next_run if job.enabled and job.schedule else None
+
+    def save_model(self, request, obj, form, change):
+        old = Job.objects.get(pk=obj.pk)
+        job_update(job=old, enabled=obj.enabled, interval_seconds=obj.interval_seconds)
+
+    @admin.action(description="Run now (on a cluster worker)")
+    def run_now(self, request, queryset):
+        for job in queryset:
+            job_enqueue(job=job)
+        self.message_user(request, f"Queued {queryset.count()} job(s).", messages.SUCCESS)
+
+    @admin.action(description="Enable")
+    def enable(self, request, queryset):
+        for job in queryset:
+            job_update(job=job, enabled=True, interval_seconds=job.interval_seconds)
+
+    @admin.action(description="Disable")
+    def disable(self, request, queryset):
+        for job in queryset:
+            job_update(job=job, enabled=False, interval_seconds=job.interval_seconds)
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ("job", "started_at", "trigger", "outcome", "duration_ms", "summary", "host")
+    list_filter = ("job", "outcome", "trigger")
+    readonly_fields = [f.name for f in JobRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,63 @@
+"""A wall-clock ticker that runs django-q2's own scheduler once a second.
+
+Stock qcluster calls `scheduler()` from its guard loop every 30 s (hard-coded), so a 5 s
+schedule fires 0-30 s late. The ticker calls the same function at each whole second plus a
+few milliseconds. Every cron slot is a whole second, so a due schedule is picked up within
+`OFFSET` of its slot. django-q2 still decides what is due, enqueues it and runs it; with
+several clusters on PostgreSQL its `select_for_update()` makes one of them win each slot.
+"""
+
+import logging
+import threading
+import time
+
+from django.db import connections
+
+logger = logging.getLogger(__name__)
+
+
+class ScheduleTicker(threading.Thread):
+    PERIOD = 1.0
+    OFFSET = 0.005
+
+    def __init__(self, *, broker):
+        super().__init__(name="schedule-ticker", daemon=True)
+        self.broker = broker
+        self._stop_event = threading.Event()
+        self.ticks = 0
+        self.queries = 0
+        self.db_seconds = 0.0
+        self.started_at = time.monotonic()
+
+    def _count(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.queries += 1
+            self.db_seconds += time.perf_counter() - started
+
+    def run(self):
+        from django_q.scheduler import scheduler
+
+        connection = connections["default"]
+        with connection.execute_wrapper(self._count):
+            while True:
+                now = time.time()
+                next_tick = (now // self.PERIOD + 1) * self.PERIOD + self.OFFSET
+                if self._stop_event.wait(next_tick - now):
+                    break
+                scheduler(broker=self.broker)  # logs and swallows its own errors
+                self.ticks += 1
+        connections.close_all()
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(timeout=5)
+        elapsed = max(time.monotonic() - self.started_at, 1e-9)
+        logger.warning(
+            "schedule ticker stopped: ticks=%d queries=%d db_seconds=%.3f "
+            "queries_per_second=%.2f db_ms_per_second=%.3f",
+            self.ticks, self.queries, self.db_seconds, self.queries / elapsed,
+            self.db_seconds * 1000 / elapsed,
+        )
