@@ -61,3 +61,14 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+@pytest.fixture
+def broadcasts():
+    """Capture the events sent through goldsocial.broadcast instead of sending them."""
+    from goldsocial import broadcast
+
+    captured: list = []
+    broadcast._captures.append(captured)
+    yield captured
+    broadcast._captures.remove(captured)
