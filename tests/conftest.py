@@ -4,10 +4,6 @@ import os
 import pytest
 import redis
 
-# Tests never touch a developer's data: Redis database 15 unless told otherwise.
-os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
-
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

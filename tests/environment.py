@@ -1,0 +1,9 @@
+"""Loaded by pytest before Django (`-p tests.environment` in pyproject.toml).
+
+Tests never touch a developer's data: Redis database 15 unless REDIS_URL says otherwise.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
