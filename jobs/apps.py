@@ -2,18 +2,19 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
+def _sync_after_migrate(sender, using, **kwargs):
+    # Sent once per app after the whole migrate run, so the django_q tables exist by then.
+    # Idempotent, and it keeps an operator's interval and enabled flag.
+    from jobs.services import schedules_sync
+
+    schedules_sync(using=using)
+
+
 class JobsConfig(AppConfig):
     name = "jobs"
     verbose_name = "Jobs"
 
     def ready(self):
         from jobs import metrics  # noqa: F401 - registers the job metrics
-        from jobs.services import schedules_sync
 
-        def _sync(sender, using, **kwargs):
-            # Runs once per migrate, after the last app's migrations, so the django_q tables
-            # exist; idempotent, and it keeps an operator's interval and enabled flag.
-            if sender.name == "jobs":
-                schedules_sync(using=using)
-
-        post_migrate.connect(_sync, dispatch_uid="jobs.schedules_sync")
+        post_migrate.connect(_sync_after_migrate, sender=self, dispatch_uid="jobs.schedules_sync")

@@ -1,0 +1,76 @@
+"""The real `qcluster`: one on any database, two at once on PostgreSQL."""
+
+import time
+from collections import Counter
+
+import pytest
+from django.db.models import Count
+
+from jobs.models import Job, JobRun
+from jobs.services import job_update, schedules_sync
+from tests.processes import start_qcluster, wait_for
+
+pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
+
+RUN_SECONDS = 12
+
+
+@pytest.fixture
+def noop_only(settings, redis_url):
+    """Only the trivial 1 s job is scheduled (the real jobs would call the internet)."""
+    settings.EXTRA_JOBS = {"noop": ("NoopJob", "tests.jobs.noop.run", 1)}
+    schedules_sync()
+    for job in Job.objects.exclude(pk="noop"):
+        job_update(job=job, enabled=False, interval_seconds=job.interval_seconds)
+
+
+def _run_clusters(count, tmp_path, client):
+    clusters = [start_qcluster(tmp_path / f"qcluster{i}.log", QCLUSTER_WORKERS=2)
+                for i in range(count)]
+    try:
+        wait_for(lambda: JobRun.objects.filter(job_id="noop").exists(), timeout=30,
+                 what="the first noop run")
+        first = time.monotonic()
+        status = wait_for(
+            lambda: next((j for j in client.get("/jobs/status").json()["jobs"]
+                          if j["key"] == "noop" and j["running"] and j["healthy"]), None),
+            timeout=10, what="noop to show as running and healthy")
+        time.sleep(max(0, RUN_SECONDS - (time.monotonic() - first)))
+    finally:
+        codes = [cluster.stop() for cluster in clusters]
+    logs = "\n".join(cluster.output() for cluster in clusters)
+    assert "Traceback" not in logs, logs
+    assert codes == [0] * count, logs
+    return status, logs
+
+
+def _assert_each_slot_ran_once(logs):
+    runs = list(JobRun.objects.filter(job_id="noop", trigger="schedule").order_by("scheduled_for"))
+    assert len(runs) >= RUN_SECONDS - 2, logs
+    assert {run.outcome for run in runs} == {"success"}
+    slots = Counter(run.scheduled_for for run in runs)
+    assert [slot for slot, n in slots.items() if n > 1] == []  # no duplicate
+    # The first slot was due before the cluster started (its run is late, and the slot
+    # after it is computed from then): count gaps from the second slot on.
+    ordered = sorted(slots)[1:]
+    gaps = {(b - a).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)}
+    lateness = [(r.scheduled_for, (r.started_at - r.scheduled_for).total_seconds()) for r in runs]
+    assert gaps == {1.0}, lateness  # no missed slot
+    assert not JobRun.objects.filter(job_id="noop", outcome="skipped").exists()
+
+
+def test_it_runs_a_one_second_job_every_second(noop_only, tmp_path, client):
+    status, logs = _run_clusters(1, tmp_path, client)
+
+    assert status["interval_seconds"] == 1
+    _assert_each_slot_ran_once(logs)
+    assert "schedule ticker stopped" in logs
+
+
+@pytest.mark.postgres
+def test_two_clusters_run_each_slot_exactly_once(noop_only, tmp_path, client):
+    _status, logs = _run_clusters(2, tmp_path, client)
+
+    _assert_each_slot_ran_once(logs)
+    hosts = JobRun.objects.values("pid").annotate(n=Count("id"))
+    assert len(hosts) >= 2  # both clusters' workers took part

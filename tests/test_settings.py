@@ -1,0 +1,82 @@
+"""Bad settings stop start-up with a message naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from goldsocial.env import env_bool, env_float, env_int, env_list, env_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _start(**env):
+    """Import the settings in a fresh interpreter, as `manage.py` would."""
+    environment = {k: v for k, v in os.environ.items() if k not in env}
+    environment.update({"DEBUG": "true", **env})
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT, env={k: v for k, v in environment.items() if v is not None},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("DATABASE_URL", "mysql://root@localhost/x", "DATABASE_URL"),
+    ("DATABASE_URL", "not a url", "DATABASE_URL"),
+    ("REDIS_URL", "http://127.0.0.1:6379", "REDIS_URL"),
+    ("DEBUG", "maybe", "DEBUG"),
+    ("PRICE_FETCHER_INTERVAL", "7", "PRICE_FETCHER_INTERVAL"),
+    ("NEWS_FETCHER_INTERVAL", "soon", "NEWS_FETCHER_INTERVAL"),
+    ("PREDICTION_VERIFIER_INTERVAL", "0", "PREDICTION_VERIFIER_INTERVAL"),
+    ("MARKET_SYMBOLS", "XAUUSD,DOGEUSD", "DOGEUSD"),
+    ("PRICE_STALENESS_SECONDS", "-1", "PRICE_STALENESS_SECONDS"),
+    ("QCLUSTER_WORKERS", "0", "QCLUSTER_WORKERS"),
+    ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+])
+def test_it_stops_start_up_naming_the_bad_variable(variable, value, says):
+    result = _start(**{variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert says in result.stderr.splitlines()[-1]
+
+
+def test_it_requires_a_secret_key_when_debug_is_off():
+    result = _start(DEBUG="false", SECRET_KEY="")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_it_starts_with_the_embedded_defaults():
+    result = _start(DATABASE_URL=None, REDIS_URL=None)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("reader", "value"), [
+    (lambda: env_int("X_TEST", 1), "1.5"),
+    (lambda: env_int("X_TEST", 1, minimum=2), "1"),
+    (lambda: env_float("X_TEST", 1.0), "nan"),
+    (lambda: env_float("X_TEST", 1.0, minimum=0), "-0.1"),
+    (lambda: env_bool("X_TEST", True), "2"),
+    (lambda: env_list("X_TEST", ["a"]), " , "),
+    (lambda: env_list("X_TEST", ["a"], choices=["a", "b"]), "a,c"),
+    (lambda: env_list("X_TEST", ["a"]), "a,a"),
+    (lambda: env_url("X_TEST", "http://x"), "ftp://example.com"),
+    (lambda: env_url("X_TEST", "http://x"), "example.com"),
+])
+def test_the_readers_refuse_bad_values_naming_the_variable(monkeypatch, reader, value):
+    monkeypatch.setenv("X_TEST", value)
+    with pytest.raises(ImproperlyConfigured, match="X_TEST"):
+        reader()
+
+
+def test_the_readers_parse_good_values(monkeypatch):
+    monkeypatch.setenv("X_TEST", " eurusd, btcusd ")
+    assert env_list("X_TEST", [], upper=True) == ["EURUSD", "BTCUSD"]
+    monkeypatch.setenv("X_TEST", "https://example.com/api/")
+    assert env_url("X_TEST", "") == "https://example.com/api"
+    monkeypatch.setenv("X_TEST", "Off")
+    assert env_bool("X_TEST", True) is False
