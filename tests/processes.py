@@ -24,7 +24,8 @@ def test_database_url() -> str:
         return f"sqlite:///{settings['NAME']}"
     user = settings["USER"] or "postgres"
     password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
-    return f"postgres://{user}{password}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    host = f"{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+    return f"postgres://{user}{password}@{host}/{settings['NAME']}"
 
 
 def child_env(**extra) -> dict:
