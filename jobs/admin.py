@@ -19,7 +19,7 @@ class RecentRunInline(admin.TabularInline):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         job_id = request.resolver_match.kwargs.get("object_id")
-        recent = queryset.filter(job_id=job_id).order_by("-started_at").values("pk")[:20]
+        recent = queryset.filter(job_id=job_id).order_by("-started_at").values_list("pk", flat=True)[:20]
         return queryset.filter(pk__in=list(recent))
 
 
