@@ -80,3 +80,26 @@ def test_the_readers_parse_good_values(monkeypatch):
     assert env_url("X_TEST", "") == "https://example.com/api"
     monkeypatch.setenv("X_TEST", "Off")
     assert env_bool("X_TEST", True) is False
+
+
+def _database_options(**env):
+    environment = {**os.environ, "DEBUG": "true", **env}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "d = settings.DATABASES['default']; "
+                               "print(d.get('OPTIONS', {}).get('pool'), d['CONN_MAX_AGE'], sep='|')"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().split("|")
+
+
+def test_the_web_server_uses_a_connection_pool_on_postgresql():
+    pool, max_age = _database_options(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
+                                      GOLDSOCIAL_DB_POOL="true", DB_POOL_MAX_SIZE="7")
+    assert "'max_size': 7" in pool and max_age == "0"
+
+
+def test_workers_keep_a_persistent_checked_connection_instead():
+    pool, max_age = _database_options(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
+                                      GOLDSOCIAL_DB_POOL="false")
+    assert pool == "None" and max_age == "600"
