@@ -90,3 +90,9 @@ def test_metrics_expose_job_counters(client, redis_url):
     assert 'goldsocial_job_runs_total{job="news_fetcher"} 7.0' in text
     assert 'goldsocial_job_failures_total{job="news_fetcher"} 3.0' in text
     assert "goldsocial_live_clusters 0.0" in text
+
+
+def test_the_openapi_schema_describes_the_status_endpoint(client):
+    schema = client.get("/api/schema/?format=json").json()
+    fields = schema["components"]["schemas"]["JobStatus"]["properties"]
+    assert fields["last_run_at"]["format"] == "date-time"

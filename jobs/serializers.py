@@ -1,0 +1,36 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from goldsocial.timefmt import iso_ms
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class IsoMsField(serializers.Field):
+    def to_representation(self, value):
+        return iso_ms(value)
+
+
+class JobStatusSerializer(serializers.Serializer):
+    """One row of jobs.selectors.jobs_status, in the shape of SPEC's /jobs/status."""
+
+    name = serializers.CharField(source="job.name")
+    key = serializers.CharField(source="job.key")
+    running = serializers.BooleanField()
+    interval_seconds = serializers.IntegerField(source="job.interval_seconds")
+    enabled = serializers.BooleanField(source="job.enabled")
+    healthy = serializers.BooleanField()
+    last_run_at = IsoMsField(source="job.last_run_at")
+    last_success_at = IsoMsField(source="job.last_success_at")
+    last_error = serializers.CharField(source="job.last_error", allow_null=True)
+    last_duration_ms = serializers.IntegerField(source="job.last_duration_ms", allow_null=True)
+    next_run_at = IsoMsField()
+    runs = serializers.IntegerField(source="job.runs")
+    failures = serializers.IntegerField(source="job.failures")
+    consecutive_failures = serializers.IntegerField(source="job.consecutive_failures")
+    skipped = serializers.IntegerField(source="job.skipped")
+
+
+class JobsStatusSerializer(serializers.Serializer):
+    jobs = JobStatusSerializer(many=True)
+    total_jobs = serializers.IntegerField()
