@@ -166,6 +166,14 @@ Q_CLUSTER = {
     "save_limit": 100,
     "label": "Tasks",
 }
+# The task broker. "redis" (default): fastest hand-over, no delivery receipts. "orm": tasks
+# wait in the database (polled every 0.2 s), so scheduled runs go on while Redis is away.
+QCLUSTER_BROKER = env_str("QCLUSTER_BROKER", "redis").lower()
+if QCLUSTER_BROKER == "orm":
+    del Q_CLUSTER["redis"]
+    Q_CLUSTER.update({"orm": "default", "cache": "default"})
+elif QCLUSTER_BROKER != "redis":
+    raise ImproperlyConfigured(f"QCLUSTER_BROKER={QCLUSTER_BROKER!r} is not valid: expected redis or orm.")
 
 # --- Market data ----------------------------------------------------------------------
 SYMBOLS_ALL = ["XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"]

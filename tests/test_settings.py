@@ -36,6 +36,7 @@ def _start(**env):
     ("PRICE_STALENESS_SECONDS", "-1", "PRICE_STALENESS_SECONDS"),
     ("QCLUSTER_WORKERS", "0", "QCLUSTER_WORKERS"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+    ("QCLUSTER_BROKER", "rabbitmq", "QCLUSTER_BROKER"),
 ])
 def test_it_stops_start_up_naming_the_bad_variable(variable, value, says):
     result = _start(**{variable: value})

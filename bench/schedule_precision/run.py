@@ -64,7 +64,7 @@ def prepare():
     job_update(job=noop, enabled=True, interval_seconds=INTERVAL)
 
 
-def scenario(label, clusters, seconds, stock=False):
+def scenario(label, clusters, seconds, stock=False, broker="redis"):
     from django.db import connection
     from django.utils import timezone
 
@@ -74,7 +74,7 @@ def scenario(label, clusters, seconds, stock=False):
     JobRun.objects.all().delete()
     schedule_apply(job=Job.objects.get(pk="noop"))
     args = [sys.executable, "manage.py", "qcluster"] + (["--stock-scheduler"] if stock else [])
-    procs = [subprocess.Popen(args, cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+    procs = [subprocess.Popen(args, cwd=ROOT, env={**ENV, "QCLUSTER_BROKER": broker}, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
              for _ in range(clusters)]
     time.sleep(3)  # start-up
@@ -106,7 +106,7 @@ def scenario(label, clusters, seconds, stock=False):
     load = [m for m in load if m]
     errors = sum(out.count("Traceback") for out in logs)
 
-    print(f"\n== {label}: {clusters} cluster(s), {seconds:.0f} s window, {len(runs)} runs")
+    print(f"\n== {label}: {clusters} cluster(s), {broker} broker, {seconds:.0f} s window, {len(runs)} runs")
     if gaps:
         dev = [abs(g - INTERVAL) for g in gaps]
         print(f"gap between starts (s): p50 {percentile(gaps, 50):.3f}  p95 {percentile(gaps, 95):.3f}  "
@@ -133,11 +133,15 @@ def main():
     parser.add_argument("--minutes", type=float, default=3)
     parser.add_argument("--stock-minutes", type=float, default=2)
     parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--orm", action="store_true", help="also with the ORM (PostgreSQL) broker")
     options = parser.parse_args()
     prepare()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, database {DB_URL}, redis {REDIS_URL}")
     scenario("ticker", 1, options.minutes * 60)
     scenario("ticker", 2, options.minutes * 60)
+    if options.orm:
+        scenario("ticker", 1, options.minutes * 60, broker="orm")
+        scenario("ticker", 2, options.minutes * 60, broker="orm")
     if not options.skip_stock:
         scenario("stock django-q2 scheduler", 1, options.stock_minutes * 60, stock=True)
 

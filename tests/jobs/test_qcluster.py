@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 from django.db.models import Count
+from django_q.conf import Conf
 
 from jobs.models import Job, JobRun
 from jobs.services import job_update, schedules_sync
@@ -24,8 +25,9 @@ def noop_only(settings, redis_url):
         job_update(job=job, enabled=False, interval_seconds=job.interval_seconds)
 
 
-def _run_clusters(count, tmp_path, client):
-    clusters = [start_qcluster(tmp_path / f"qcluster{i}.log", QCLUSTER_WORKERS=2)
+def _run_clusters(count, tmp_path, client, broker="redis"):
+    clusters = [start_qcluster(tmp_path / f"qcluster{i}.log", QCLUSTER_WORKERS=2,
+                               QCLUSTER_BROKER=broker)
                 for i in range(count)]
     try:
         wait_for(lambda: JobRun.objects.filter(job_id="noop").exists(), timeout=30,
@@ -59,8 +61,13 @@ def _assert_each_slot_ran_once(logs):
     assert not JobRun.objects.filter(job_id="noop", outcome="skipped").exists()
 
 
-def test_it_runs_a_one_second_job_every_second(noop_only, tmp_path, client):
-    status, logs = _run_clusters(1, tmp_path, client)
+@pytest.mark.parametrize("broker", ["redis", "orm"])
+def test_it_runs_a_one_second_job_every_second(noop_only, tmp_path, client, broker, monkeypatch):
+    if broker == "orm":
+        # django-q2 reads its settings once at import: switch this process's Conf so the
+        # status view reads the cluster stats where an ORM-broker cluster writes them.
+        monkeypatch.setattr(Conf, "ORM", "default")
+    status, logs = _run_clusters(1, tmp_path, client, broker=broker)
 
     assert status["interval_seconds"] == 1
     _assert_each_slot_ran_once(logs)
