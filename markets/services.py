@@ -138,10 +138,10 @@ def price_combine(*, symbol: str, quotes: list[Quote], reference: CacheEntry | N
                   now: datetime, rules: Rules) -> tuple[Price | None, list[str]]:
     """The price to trust from this cycle's quotes of one symbol, and what was set aside.
 
-    Median of the valid quotes, after setting aside: a quote far from the others (3+
-    sources), and a jump beyond the bound from the last accepted price that no second
-    source confirms. Two sources that disagree beyond the bound with nothing to arbitrate
-    give no price: better no price than a wrong one.
+    Median of the valid quotes, after setting aside: a jump beyond the bound from the last
+    accepted price that no second source confirms, then (3+ sources) a quote far from the
+    median of a majority that agrees. Sources that disagree beyond the bound with nothing to
+    arbitrate give no price: better no price than a wrong one.
     """
     problems: list[str] = []
     bound = rules.max_jump_percent
@@ -152,13 +152,6 @@ def price_combine(*, symbol: str, quotes: list[Quote], reference: CacheEntry | N
             problems.append(f"{quote.source}: {problem}")
         else:
             valid.append(quote)
-
-    if len(valid) >= 3:
-        center = statistics.median(q.mid for q in valid)
-        outliers = [q for q in valid if _percent(q.mid, center) > bound]
-        for q in outliers:
-            problems.append(f"{q.source}: outlier ({q.mid} vs median {center})")
-        valid = [q for q in valid if q not in outliers]
 
     if valid and reference is not None and now - reference.timestamp <= rules.jump_reference_age:
         ref = reference.mid
@@ -178,6 +171,17 @@ def price_combine(*, symbol: str, quotes: list[Quote], reference: CacheEntry | N
             valid = near if len(near) > len(confirmed) else confirmed
         else:
             valid = near or confirmed
+
+    if len(valid) >= 3:
+        center = statistics.median(q.mid for q in valid)
+        outliers = [q for q in valid if _percent(q.mid, center) > bound]
+        if 2 * (len(valid) - len(outliers)) <= len(valid):
+            # No majority agrees: the median would sit between camps.
+            problems.append("sources disagree: no price")
+            return None, problems
+        for q in outliers:
+            problems.append(f"{q.source}: outlier ({q.mid} vs median {center})")
+        valid = [q for q in valid if q not in outliers]
 
     if len(valid) == 2 and _percent(valid[0].mid, valid[1].mid) > bound:
         problems.append(f"{valid[0].source} ({valid[0].mid}) and {valid[1].source} ({valid[1].mid}) "
