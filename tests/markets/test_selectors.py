@@ -9,9 +9,9 @@ from markets.selectors import CacheEntry, last_key, latest_key, prices_latest, t
 from tests.markets.conftest import NOW
 
 
-def entry(symbol="XAUUSD", mid="4161.0", *, age=1, source="swissquote"):
+def entry(symbol="XAUUSD", mid="4161.0", *, age=1, source="swissquote", now=NOW):
     mid = Decimal(mid)
-    return CacheEntry(symbol=symbol, bid=mid - 1, ask=mid + 1, mid=mid, timestamp=NOW - timedelta(seconds=age),
+    return CacheEntry(symbol=symbol, bid=mid - 1, ask=mid + 1, mid=mid, timestamp=now - timedelta(seconds=age),
                       source=source)
 
 
