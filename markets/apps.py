@@ -5,4 +5,4 @@ class MarketsConfig(AppConfig):
     name = "markets"
 
     def ready(self):
-        from markets import metrics  # noqa: F401 - registers the price metrics
+        from markets import checks, metrics  # noqa: F401 - registers the checks and the price metrics

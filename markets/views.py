@@ -59,7 +59,10 @@ class PriceHistoryView(APIView):
         if symbol not in settings.SYMBOLS_ALL:
             raise NotFound(f"unknown symbol {symbol!r}: known symbols are {', '.join(settings.SYMBOLS_ALL)}")
         end = _moment(request, "end") or timezone.now()
-        start = _moment(request, "start") or end - DEFAULT_HISTORY_SPAN
+        try:
+            start = _moment(request, "start") or end - DEFAULT_HISTORY_SPAN
+        except OverflowError:
+            raise ValidationError({"end": "too early: give a start too"}) from None
         if start > end:
             raise ValidationError({"start": "start must not be after end"})
         limit = settings.PRICE_HISTORY_MAX_ROWS

@@ -107,3 +107,10 @@ def test_it_reads_an_offset_whose_plus_arrived_as_a_space(client):
     response = client.get(f"/api/prices/XAUUSD/history/?start={raw}")  # "+01:00" unescaped
 
     assert response.status_code == 200 and response.json()["count"] == 1
+
+
+def test_it_answers_400_for_an_end_so_early_that_no_default_start_exists(client):
+    response = client.get("/api/prices/XAUUSD/history/?end=0001-01-01T00:10:00Z")
+
+    assert response.status_code == 400
+    assert "end" in response.json()
