@@ -25,6 +25,7 @@ from markets.hours import market_is_open
 from markets.models import PriceTick
 from markets.providers import Provider, ProviderError, Quote
 from markets.selectors import (
+    SIMULATED,
     CacheEntry,
     cache_entries,
     entry_from_tick,
@@ -153,6 +154,9 @@ def price_combine(*, symbol: str, quotes: list[Quote], reference: CacheEntry | N
         else:
             valid.append(quote)
 
+    if reference is not None and any((SIMULATED in q.source) != (SIMULATED in reference.source) for q in valid):
+        # Switching between the demo feed and real providers is not a market move.
+        reference = None
     if valid and reference is not None and now - reference.timestamp <= rules.jump_reference_age:
         ref = reference.mid
         near = [q for q in valid if _percent(q.mid, ref) <= bound]

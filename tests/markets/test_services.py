@@ -141,6 +141,12 @@ def test_it_ignores_a_reference_older_than_the_jump_window():
     assert price.mid == Decimal("4600") and problems == []
 
 
+def test_it_does_not_take_a_switch_between_simulated_and_real_prices_for_a_jump():
+    price, problems = combine([q(4600, "simulated")], reference=ref(4160))
+
+    assert price.source == "simulated" and problems == []
+
+
 def test_it_accepts_a_move_within_the_bound():
     price, _ = combine([q(4300, "a")], reference=ref(4160))
 
