@@ -262,10 +262,12 @@ def quotes_fetch(*, providers: list[Provider], symbols: list[str], now: datetime
 
     for name, results in outcomes.items():
         errors = [e for e in results if e is not None]
-        if len(errors) < len(results):
+        retry_after = [e.retry_after for e in errors if e.retry_after is not None]
+        # A rate limit is on us, not on one instrument: a Retry-After holds off the whole
+        # provider even when its other requests of the cycle got through.
+        if len(errors) < len(results) and not retry_after:
             breaker.record_success(name)
             continue
-        retry_after = [e.retry_after for e in errors if e.retry_after is not None]
         state = breaker.record_failure(name, now=now, permanent=all(e.permanent for e in errors),
                                        retry_after=max(retry_after) if retry_after else None)
         if state.open_until and state.open_until > now:

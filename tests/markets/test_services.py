@@ -353,6 +353,20 @@ def test_it_stops_asking_a_provider_that_answered_429_until_its_retry_after(http
         assert ("/0/public/Ticker" in asked) is expect_asked, seconds
 
 
+def test_it_holds_off_the_whole_provider_when_one_of_its_requests_got_a_retry_after(httpserver, cycle):
+    httpserver.expect_request(SQ_PATH.format("EUR", "USD")).respond_with_data("slow down", status=429,
+                                                                              headers={"Retry-After": "30"})
+    serve_all(httpserver)
+    cycle()
+    before = len(httpserver.log)
+
+    summary = cycle(now=NOW + timedelta(seconds=5))
+
+    asked = [r.path for r, _ in httpserver.log[before:]]
+    assert not any(path.startswith("/public-quotes/") for path in asked)
+    assert "EURUSD (swissquote: circuit open until 12:00:30)" in summary
+
+
 def test_it_opens_the_circuit_after_consecutive_failed_cycles(httpserver, cycle, settings):
     settings.MARKET_BREAKER_FAILURES = 2
     httpserver.expect_request("/v2/prices/BTC-USD/spot").respond_with_data("down", status=500)
