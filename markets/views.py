@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from goldsocial.timefmt import iso_ms
 from markets.selectors import prices_latest, ticks_between
+from markets.serializers import PriceHistorySerializer, PricesSerializer
 
 DEFAULT_HISTORY_SPAN = timedelta(hours=1)
 
@@ -21,7 +22,7 @@ DEFAULT_HISTORY_SPAN = timedelta(hours=1)
 class PricesView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT},
+    @extend_schema(responses={200: PricesSerializer},
                    parameters=[OpenApiParameter("symbols", str, description="comma-separated, e.g. XAUUSD,BTCUSD")])
     def get(self, request):
         symbols = None
@@ -50,7 +51,7 @@ def _moment(request, name):
 class PriceHistoryView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT}, parameters=[
+    @extend_schema(responses={200: PriceHistorySerializer}, parameters=[
         OpenApiParameter("start", OpenApiTypes.DATETIME, description="default: one hour before end"),
         OpenApiParameter("end", OpenApiTypes.DATETIME, description="default: now"),
     ])

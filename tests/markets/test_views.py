@@ -114,3 +114,10 @@ def test_it_answers_400_for_an_end_so_early_that_no_default_start_exists(client)
 
     assert response.status_code == 400
     assert "end" in response.json()
+
+
+def test_it_documents_both_endpoints_with_their_shapes_in_the_openapi_schema(client):
+    schema = client.get("/api/schema/").content.decode()
+
+    assert "/api/prices/{symbol}/history/:" in schema
+    assert "PriceHistory:" in schema and "PriceItem:" in schema
