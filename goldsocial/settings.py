@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from goldsocial.env import env_bool, env_int, env_list, env_str, env_url
+from goldsocial.env import env_bool, env_float, env_int, env_list, env_str, env_url
 from jobs.intervals import cron_for_interval
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -179,6 +179,39 @@ elif QCLUSTER_BROKER != "redis":
 SYMBOLS_ALL = ["XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"]
 MARKET_SYMBOLS = env_list("MARKET_SYMBOLS", SYMBOLS_ALL, choices=SYMBOLS_ALL, upper=True)
 PRICE_STALENESS_SECONDS = env_int("PRICE_STALENESS_SECONDS", 30, minimum=1)
+
+# --- Market data: providers, trust rules, cache, history (markets app; docs/markets.md) ---
+DEMO_MODE = env_bool("DEMO_MODE", False)
+MARKET_PROVIDER_CHOICES = ["swissquote", "goldapi", "coinbase", "kraken", "simulated"]
+MARKET_DATA_PROVIDERS = env_list(
+    "MARKET_DATA_PROVIDERS",
+    ["simulated"] if DEMO_MODE else ["swissquote", "goldapi", "coinbase", "kraken"],
+    choices=MARKET_PROVIDER_CHOICES,
+)
+if "simulated" in MARKET_DATA_PROVIDERS and len(MARKET_DATA_PROVIDERS) > 1:
+    # A median over real and simulated quotes would be neither real nor labelled simulated.
+    raise ImproperlyConfigured(
+        f"MARKET_DATA_PROVIDERS={','.join(MARKET_DATA_PROVIDERS)!r} is not valid: "
+        "expected either 'simulated' alone or real providers only."
+    )
+SWISSQUOTE_BASE_URL = env_url("SWISSQUOTE_BASE_URL", "https://forex-data-feed.swissquote.com")
+COINBASE_BASE_URL = env_url("COINBASE_BASE_URL", "https://api.coinbase.com")
+KRAKEN_BASE_URL = env_url("KRAKEN_BASE_URL", "https://api.kraken.com")
+GOLDAPI_BASE_URL = env_url("GOLDAPI_BASE_URL", "https://api.gold-api.com")
+MARKET_HTTP_CONNECT_TIMEOUT = env_float("MARKET_HTTP_CONNECT_TIMEOUT", 1.0, minimum=0.05)
+MARKET_HTTP_READ_TIMEOUT = env_float("MARKET_HTTP_READ_TIMEOUT", 2.0, minimum=0.05)
+MARKET_HTTP_RETRIES = env_int("MARKET_HTTP_RETRIES", 1, minimum=0, maximum=3)
+MARKET_HTTP_WORKERS = env_int("MARKET_HTTP_WORKERS", 12, minimum=1, maximum=64)
+MARKET_BREAKER_FAILURES = env_int("MARKET_BREAKER_FAILURES", 3, minimum=1)
+MARKET_BREAKER_COOLDOWN_SECONDS = env_int("MARKET_BREAKER_COOLDOWN_SECONDS", 60, minimum=1)
+PRICE_QUOTE_MAX_AGE_SECONDS = env_int("PRICE_QUOTE_MAX_AGE_SECONDS", 30, minimum=1)
+PRICE_MAX_JUMP_PERCENT = env_float("PRICE_MAX_JUMP_PERCENT", 5.0, minimum=0.01)
+PRICE_JUMP_REFERENCE_SECONDS = env_int("PRICE_JUMP_REFERENCE_SECONDS", 120, minimum=1)
+PRICE_CACHE_TTL_SECONDS = env_int("PRICE_CACHE_TTL_SECONDS", 5, minimum=1)
+PRICE_LAST_KNOWN_TTL_SECONDS = env_int("PRICE_LAST_KNOWN_TTL_SECONDS", 7 * 24 * 3600, minimum=60)
+PRICE_HISTORY_RETENTION_DAYS = env_int("PRICE_HISTORY_RETENTION_DAYS", 30, minimum=1)
+PRICE_HISTORY_MAX_ROWS = env_int("PRICE_HISTORY_MAX_ROWS", 5000, minimum=1, maximum=100_000)
+MARKET_CLOSED_POLL_SECONDS = env_int("MARKET_CLOSED_POLL_SECONDS", 300, minimum=1)
 
 # --- REST -----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,41 @@
+"""Coinbase spot price: BTC-USD, one number, no bid/ask, no timestamp.
+
+GET {base}/v2/prices/BTC-USD/spot answers `{"data": {"amount": "83894.035", "base": "BTC",
+"currency": "USD"}}`. With no provider time, the quote is stamped with the fetch time.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from markets.providers.base import HttpConfig, ProviderError, Quote, decimal_field, get_json, quote_from
+
+PAIRS = {"BTCUSD": ("BTC", "USD")}
+
+
+class CoinbaseClient:
+    name = "coinbase"
+    symbols = frozenset(PAIRS)
+    follows_market_hours = True
+
+    def __init__(self, *, base_url: str, http: HttpConfig):
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+
+    def fetch(self, symbol: str, *, now: datetime) -> Quote:
+        base, quote = PAIRS[symbol]
+        body = get_json(source=self.name, now=now, config=self.http,
+                        url=f"{self.base_url}/v2/prices/{base}-{quote}/spot")
+        return parse(symbol, body, now=now)
+
+
+def parse(symbol: str, body: Any, *, now: datetime) -> Quote:
+    source = CoinbaseClient.name
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or "amount" not in data:
+        raise ProviderError(source, "expected {\"data\": {\"amount\": ...}}", permanent=True)
+    base, quote = PAIRS[symbol]
+    if (data.get("base"), data.get("currency")) != (base, quote):
+        raise ProviderError(source, f"answered {data.get('base')}-{data.get('currency')} for {symbol}",
+                            permanent=True)
+    price = decimal_field(source, data["amount"], "amount")
+    return quote_from(source=source, symbol=symbol, bid=price, ask=price, timestamp=now)

@@ -1,0 +1,36 @@
+"""Response shapes of the prices API, for the OpenAPI schema (the views build plain dicts)."""
+
+from rest_framework import serializers
+
+
+class PriceItemSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    bid = serializers.FloatField()
+    ask = serializers.FloatField()
+    price = serializers.FloatField(help_text="the mid price")
+    timestamp = serializers.CharField(help_text="the provider's time of the quote, ISO-8601 UTC with ms")
+    source = serializers.CharField(help_text='a provider, "median(a,b)" or "simulated"')
+    age_seconds = serializers.FloatField()
+    stale = serializers.BooleanField(help_text="no fresh price: the last known one")
+
+
+class PricesSerializer(serializers.Serializer):
+    prices = PriceItemSerializer(many=True)
+
+
+class TickSerializer(serializers.Serializer):
+    bid = serializers.FloatField()
+    ask = serializers.FloatField()
+    price = serializers.FloatField()
+    timestamp = serializers.CharField()
+    source = serializers.CharField()
+
+
+class PriceHistorySerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    start = serializers.CharField()
+    end = serializers.CharField()
+    count = serializers.IntegerField()
+    truncated = serializers.BooleanField(help_text="more ticks in the range than PRICE_HISTORY_MAX_ROWS")
+    next_start = serializers.CharField(allow_null=True, help_text="where to continue when truncated")
+    ticks = TickSerializer(many=True, help_text="oldest first")

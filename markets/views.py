@@ -1,0 +1,84 @@
+"""REST adapters: /api/prices/ and /api/prices/<symbol>/history/."""
+
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from goldsocial.timefmt import iso_ms
+from markets.selectors import prices_latest, ticks_between
+from markets.serializers import PriceHistorySerializer, PricesSerializer
+
+DEFAULT_HISTORY_SPAN = timedelta(hours=1)
+
+
+class PricesView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: PricesSerializer},
+                   parameters=[OpenApiParameter("symbols", str, description="comma-separated, e.g. XAUUSD,BTCUSD")])
+    def get(self, request):
+        symbols = None
+        if request.query_params.get("symbols"):
+            symbols = [s.strip().upper() for s in request.query_params["symbols"].split(",") if s.strip()]
+            unknown = [s for s in symbols if s not in settings.MARKET_SYMBOLS]
+            if unknown:
+                raise ValidationError({"symbols": f"unknown symbol(s) {', '.join(unknown)}: known symbols are "
+                                                  f"{', '.join(settings.MARKET_SYMBOLS)}"})
+        return Response({"prices": prices_latest(now=timezone.now(), symbols=symbols)})
+
+
+def _moment(request, name):
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = parse_datetime(raw.replace(" ", "+"))  # a bare "+" in a query string arrives as a space
+    except ValueError:
+        value = None
+    if value is None:
+        raise ValidationError({name: f"{raw!r} is not an ISO-8601 date-time, e.g. 2026-11-29T09:00:00Z"})
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class PriceHistoryView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: PriceHistorySerializer}, parameters=[
+        OpenApiParameter("start", OpenApiTypes.DATETIME, description="default: one hour before end"),
+        OpenApiParameter("end", OpenApiTypes.DATETIME, description="default: now"),
+    ])
+    def get(self, request, symbol):
+        symbol = symbol.upper()
+        if symbol not in settings.SYMBOLS_ALL:
+            raise NotFound(f"unknown symbol {symbol!r}: known symbols are {', '.join(settings.SYMBOLS_ALL)}")
+        end = _moment(request, "end") or timezone.now()
+        try:
+            start = _moment(request, "start") or end - DEFAULT_HISTORY_SPAN
+        except OverflowError:
+            raise ValidationError({"end": "too early: give a start too"}) from None
+        if start > end:
+            raise ValidationError({"start": "start must not be after end"})
+        limit = settings.PRICE_HISTORY_MAX_ROWS
+        # One row more than the cap tells whether the range was cut.
+        ticks = ticks_between(symbol=symbol, start=start, end=end, limit=limit + 1)
+        truncated = len(ticks) > limit
+        ticks = ticks[:limit]
+        return Response({
+            "symbol": symbol,
+            "start": iso_ms(start),
+            "end": iso_ms(end),
+            "count": len(ticks),
+            "truncated": truncated,
+            # Where to continue when truncated: ticks sharing this timestamp may repeat.
+            "next_start": iso_ms(ticks[-1].timestamp) if truncated else None,
+            "ticks": [{"bid": float(t.bid), "ask": float(t.ask), "price": float(t.mid),
+                       "timestamp": iso_ms(t.timestamp), "source": t.source} for t in ticks],
+        })

@@ -1,0 +1,19 @@
+from django.core.cache import cache
+from django.utils import timezone
+
+from markets.selectors import latest_key
+from tests.markets.test_selectors import entry
+
+
+def test_it_exports_the_price_age_and_staleness_per_symbol(client, settings, db):
+    settings.MARKET_SYMBOLS = ["XAUUSD", "BTCUSD"]
+    cache.set(latest_key("XAUUSD"), entry(age=2, now=timezone.now()).to_cache())
+
+    text = client.get("/metrics").content.decode()
+
+    prefix = 'goldsocial_price_age_seconds{symbol="XAUUSD"}'
+    age_line = next(line for line in text.splitlines() if line.startswith(prefix))
+    assert 2.0 <= float(age_line.split()[-1]) < 10
+    assert 'goldsocial_price_stale{symbol="XAUUSD"} 0.0' in text
+    assert 'goldsocial_price_stale{symbol="BTCUSD"} 1.0' in text
+    assert 'goldsocial_price_age_seconds{symbol="BTCUSD"}' not in text

@@ -1,0 +1,276 @@
+"""Provider clients over loopback HTTP: recorded bodies, then every fault."""
+
+import json
+import socket
+import threading
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from werkzeug import Response
+
+from markets.providers import ProviderError
+from markets.providers.swissquote import SwissquoteClient
+from tests.markets.conftest import (
+    BINANCE_451,
+    BYBIT_403,
+    COINBASE,
+    GOLDAPI_XAU,
+    HTTP,
+    KRAKEN,
+    NOW,
+    SQ_PATH,
+    STOOQ_CHALLENGE,
+    SWISSQUOTE_XAG,
+    SWISSQUOTE_XAU,
+    SWISSQUOTE_XAU_TRUNCATED,
+    recorded,
+)
+
+XAU = SQ_PATH.format("XAU", "USD")
+
+
+def test_it_reads_the_recorded_swissquote_gold_body(httpserver, swissquote):
+    httpserver.expect_request(XAU).respond_with_data(recorded(SWISSQUOTE_XAU), content_type="application/json")
+
+    quote = swissquote.fetch("XAUUSD", now=NOW)
+
+    # The newest platform (ts ...743), its "prime" profile (lower case in this body).
+    assert (quote.bid, quote.ask) == (Decimal("4160.706"), Decimal("4161.344"))
+    assert quote.mid == Decimal("4161.025")
+    assert quote.timestamp.isoformat() == "2026-10-06T16:28:08.743000+00:00"
+    assert (quote.symbol, quote.source) == ("XAUUSD", "swissquote")
+
+
+def test_it_reads_the_recorded_swissquote_silver_body_with_capitalised_profiles(httpserver, swissquote):
+    httpserver.expect_request(SQ_PATH.format("XAG", "USD")).respond_with_data(
+        recorded(SWISSQUOTE_XAG), content_type="application/json")
+
+    quote = swissquote.fetch("XAGUSD", now=NOW)
+
+    # Newest platform is Live5 (ts ...137): Prime preferred over Elite and Premium.
+    assert (quote.bid, quote.ask) == (Decimal("31.0275"), Decimal("31.0485"))
+    assert quote.timestamp.isoformat() == "2024-10-10T16:51:08.137000+00:00"
+
+
+def test_it_asks_swissquote_for_each_fx_pair_by_its_path(httpserver, swissquote):
+    httpserver.expect_request(SQ_PATH.format("USD", "JPY")).respond_with_data(
+        recorded(SWISSQUOTE_XAU), content_type="application/json")
+
+    assert swissquote.fetch("USDJPY", now=NOW).symbol == "USDJPY"
+
+
+def test_it_reads_the_recorded_gold_api_body(httpserver, goldapi):
+    httpserver.expect_request("/price/XAU").respond_with_data(recorded(GOLDAPI_XAU), content_type="application/json")
+
+    quote = goldapi.fetch("XAUUSD", now=NOW)
+
+    assert quote.bid == quote.ask == quote.mid == Decimal("4392.0")
+    assert quote.timestamp.isoformat() == "2026-08-18T13:29:35+00:00"
+    assert quote.source == "goldapi"
+
+
+def test_it_refuses_a_gold_api_answer_for_another_metal(httpserver, goldapi):
+    httpserver.expect_request("/price/XAG").respond_with_data(recorded(GOLDAPI_XAU), content_type="application/json")
+
+    with pytest.raises(ProviderError, match="answered XAU") as caught:
+        goldapi.fetch("XAGUSD", now=NOW)
+    assert caught.value.permanent
+
+
+def test_it_reads_the_recorded_coinbase_body_stamped_with_the_fetch_time(httpserver, coinbase):
+    httpserver.expect_request("/v2/prices/BTC-USD/spot").respond_with_data(
+        recorded(COINBASE), content_type="application/json")
+
+    quote = coinbase.fetch("BTCUSD", now=NOW)
+
+    assert quote.mid == Decimal("83894.035")
+    assert quote.timestamp == NOW
+
+
+def test_it_reads_the_recorded_kraken_body_whose_result_key_differs_from_the_pair(httpserver, kraken):
+    httpserver.expect_request("/0/public/Ticker", query_string="pair=XBTUSD").respond_with_data(
+        recorded(KRAKEN), content_type="application/json")
+
+    quote = kraken.fetch("BTCUSD", now=NOW)
+
+    assert (quote.bid, quote.ask) == (Decimal("84036.00000"), Decimal("84036.10000"))
+    assert quote.source == "kraken"
+
+
+@pytest.mark.parametrize(("errors", "permanent"), [
+    (["EQuery:Unknown asset pair"], True),
+    (["EService:Unavailable"], False),
+    (["EAPI:Rate limit exceeded"], False),
+])
+def test_it_raises_kraken_errors_sent_inside_http_200(httpserver, kraken, errors, permanent):
+    httpserver.expect_request("/0/public/Ticker").respond_with_json({"error": errors})
+
+    with pytest.raises(ProviderError, match=errors[0]) as caught:
+        kraken.fetch("BTCUSD", now=NOW)
+    assert caught.value.permanent is permanent
+
+
+# --- faults --------------------------------------------------------------------------------
+
+def test_it_gives_up_on_a_read_timeout_without_retrying(httpserver, coinbase):
+    released = threading.Event()
+
+    def slow(request):
+        released.wait(timeout=5)  # far beyond the client's read timeout
+        return Response(recorded(COINBASE), content_type="application/json")
+
+    httpserver.expect_request("/v2/prices/BTC-USD/spot").respond_with_handler(slow)
+
+    with pytest.raises(ProviderError, match="read timeout") as caught:
+        coinbase.fetch("BTCUSD", now=NOW)
+    released.set()
+    assert not caught.value.permanent
+    # The single-threaded server answers the one request it got, then would take a retry.
+    deadline = time.monotonic() + 5
+    while not httpserver.log and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    # A read timeout already spent the cycle's budget: one request, no retry.
+    assert len(httpserver.log) == 1
+
+
+def test_it_reports_connection_refused_as_transient():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # Nothing listens on the port any more.
+    client = SwissquoteClient(base_url=f"http://127.0.0.1:{port}", http=HTTP)
+
+    with pytest.raises(ProviderError, match="connection refused") as caught:
+        client.fetch("XAUUSD", now=NOW)
+    assert not caught.value.permanent
+
+
+def test_it_retries_a_5xx_once_and_uses_the_answer_that_follows(httpserver, swissquote):
+    httpserver.expect_oneshot_request(XAU).respond_with_data("upstream down", status=503)
+    httpserver.expect_request(XAU).respond_with_data(recorded(SWISSQUOTE_XAU), content_type="application/json")
+
+    quote = swissquote.fetch("XAUUSD", now=NOW)
+
+    assert quote.bid == Decimal("4160.706")
+    assert [response.status_code for _, response in httpserver.log] == [503, 200]
+
+
+def test_it_raises_a_transient_error_when_5xx_outlasts_the_retries(httpserver, swissquote):
+    httpserver.expect_request(XAU).respond_with_data("bad gateway", status=502)
+
+    with pytest.raises(ProviderError, match="HTTP 502") as caught:
+        swissquote.fetch("XAUUSD", now=NOW)
+    assert not caught.value.permanent
+    assert len(httpserver.log) == 1 + HTTP.retries
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("17", 17.0),
+    ("Wed, 25 Nov 2026 12:01:00 GMT", 60.0),
+    ("soon", None),
+    (None, None),
+])
+def test_it_hands_a_429s_retry_after_to_the_caller_without_sleeping_or_retrying(
+        httpserver, coinbase, header, expected):
+    headers = {"Retry-After": header} if header else {}
+    httpserver.expect_request("/v2/prices/BTC-USD/spot").respond_with_data("slow down", status=429,
+                                                                          headers=headers)
+
+    with pytest.raises(ProviderError, match="HTTP 429") as caught:
+        coinbase.fetch("BTCUSD", now=NOW)
+    assert caught.value.retry_after == expected
+    assert not caught.value.permanent
+    assert len(httpserver.log) == 1
+
+
+def test_it_reports_a_451_geo_block_as_permanent_with_its_message(httpserver, coinbase):
+    httpserver.expect_request("/v2/prices/BTC-USD/spot").respond_with_data(
+        recorded(BINANCE_451), status=451, content_type="application/json")
+
+    with pytest.raises(ProviderError, match="HTTP 451: .*restricted location") as caught:
+        coinbase.fetch("BTCUSD", now=NOW)
+    assert caught.value.permanent
+    assert len(httpserver.log) == 1
+
+
+def test_it_reports_a_cloudfront_403_geo_block_as_permanent(httpserver, kraken):
+    httpserver.expect_request("/0/public/Ticker").respond_with_data(recorded(BYBIT_403), status=403)
+
+    with pytest.raises(ProviderError, match="HTTP 403: .*block access") as caught:
+        kraken.fetch("BTCUSD", now=NOW)
+    assert caught.value.permanent
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/json"])
+def test_it_refuses_an_html_challenge_page_served_with_http_200(httpserver, goldapi, content_type):
+    httpserver.expect_request("/price/XAU").respond_with_data(recorded(STOOQ_CHALLENGE), content_type=content_type)
+
+    with pytest.raises(ProviderError, match="HTML page instead of JSON") as caught:
+        goldapi.fetch("XAUUSD", now=NOW)
+    assert caught.value.permanent
+
+
+def test_it_reports_the_recorded_truncated_body_as_invalid_json(httpserver, swissquote):
+    httpserver.expect_request(XAU).respond_with_data(recorded(SWISSQUOTE_XAU_TRUNCATED),
+                                                     content_type="application/json")
+
+    with pytest.raises(ProviderError, match="invalid JSON") as caught:
+        swissquote.fetch("XAUUSD", now=NOW)
+    assert not caught.value.permanent
+
+
+def test_it_refuses_a_body_larger_than_any_quote(httpserver, swissquote):
+    httpserver.expect_request(XAU).respond_with_data(b"[" + b" " * 300_000 + b"]", content_type="application/json")
+
+    with pytest.raises(ProviderError, match="larger than"):
+        swissquote.fetch("XAUUSD", now=NOW)
+
+
+@pytest.mark.parametrize(("client", "path", "body"), [
+    ("swissquote", XAU, [{"topo": {}, "prices": [{"bid": 1, "ask": 2}], "ts": 1}]),
+    ("swissquote", XAU, {"bid": 1, "ask": 2}),
+    ("swissquote", XAU, []),
+    ("swissquote", XAU, [{"spreadProfilePrices": [{"spreadProfile": "prime", "bid": 1, "ask": 2}],
+                          "ts": "yesterday"}]),
+    ("swissquote", XAU, [{"spreadProfilePrices": [{"spreadProfile": "prime", "bid": "n/a", "ask": 2}],
+                          "ts": 1}]),
+    ("goldapi", "/price/XAU", {"symbol": "XAU", "value": 4392.0}),
+    ("goldapi", "/price/XAU", {"symbol": "XAU", "price": 4392.0, "updatedAt": "last tuesday"}),
+    ("goldapi", "/price/XAU", {"symbol": "XAU", "price": None, "updatedAt": "2026-11-25T12:00:00Z"}),
+    ("coinbase", "/v2/prices/BTC-USD/spot", {"data": {"price": "1"}}),
+    ("coinbase", "/v2/prices/BTC-USD/spot", {"data": {"amount": "1", "base": "ETH", "currency": "USD"}}),
+    ("coinbase", "/v2/prices/BTC-USD/spot", ["data"]),
+    ("kraken", "/0/public/Ticker", {"error": [], "result": {"XXBTZUSD": {"last": "1"}}}),
+    ("kraken", "/0/public/Ticker", {"error": [], "result": {}}),
+    ("kraken", "/0/public/Ticker", "ok"),
+])
+def test_it_refuses_bodies_with_wrong_keys_as_permanent(request, httpserver, client, path, body):
+    httpserver.expect_request(path).respond_with_data(json.dumps(body), content_type="application/json")
+
+    with pytest.raises(ProviderError) as caught:
+        request.getfixturevalue(client).fetch({"swissquote": "XAUUSD", "goldapi": "XAUUSD"}.get(client, "BTCUSD"),
+                                              now=NOW)
+    assert caught.value.permanent
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "NaN"])
+def test_it_passes_bad_numbers_on_for_the_trust_rules_to_refuse(httpserver, coinbase, amount):
+    # The client reports what the provider said; refusing it is markets.services' job, so
+    # that one set of rules applies to every provider.
+    httpserver.expect_request("/v2/prices/BTC-USD/spot").respond_with_data(
+        recorded(COINBASE).replace(b"83894.035", amount.encode()), content_type="application/json")
+
+    quote = coinbase.fetch("BTCUSD", now=NOW)
+
+    assert str(quote.mid) == str(Decimal(amount) / 1) or quote.mid.is_nan()
+
+
+def test_it_stamps_gold_api_quotes_with_the_providers_time_not_ours(httpserver, goldapi):
+    httpserver.expect_request("/price/XAU").respond_with_data(recorded(GOLDAPI_XAU), content_type="application/json")
+
+    quote = goldapi.fetch("XAUUSD", now=NOW)
+
+    assert NOW - quote.timestamp > timedelta(days=90)

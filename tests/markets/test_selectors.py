@@ -1,0 +1,90 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+
+from markets.models import PriceTick
+from markets.selectors import CacheEntry, last_key, latest_key, prices_latest, tick_at_or_before, tick_is_trustworthy
+from tests.markets.conftest import NOW
+
+
+def entry(symbol="XAUUSD", mid="4161.0", *, age=1, source="swissquote", now=NOW):
+    mid = Decimal(mid)
+    return CacheEntry(symbol=symbol, bid=mid - 1, ask=mid + 1, mid=mid, timestamp=now - timedelta(seconds=age),
+                      source=source)
+
+
+@pytest.fixture(autouse=True)
+def _symbols(settings, db):
+    settings.MARKET_SYMBOLS = ["XAUUSD", "XAGUSD", "BTCUSD"]
+    settings.PRICE_STALENESS_SECONDS = 30
+
+
+def test_it_shows_the_latest_price_as_fresh_with_its_age():
+    cache.set(latest_key("XAUUSD"), entry(age=1.25).to_cache())
+    cache.set(last_key("XAUUSD"), entry(age=1.25).to_cache())
+
+    assert prices_latest(now=NOW) == [{
+        "symbol": "XAUUSD", "bid": 4160.0, "ask": 4162.0, "price": 4161.0,
+        "timestamp": "2026-11-25T11:59:58.750Z", "source": "swissquote", "age_seconds": 1.25, "stale": False,
+    }]
+
+
+def test_it_shows_the_last_known_price_as_stale_once_the_latest_expired():
+    cache.set(last_key("XAGUSD"), entry("XAGUSD", "31.0", age=400).to_cache())
+
+    (item,) = prices_latest(now=NOW)
+
+    assert (item["symbol"], item["price"], item["stale"], item["age_seconds"]) == ("XAGUSD", 31.0, True, 400.0)
+
+
+def test_it_marks_a_cached_price_older_than_the_staleness_limit_stale():
+    cache.set(latest_key("XAUUSD"), entry(age=31).to_cache())
+
+    assert prices_latest(now=NOW)[0]["stale"] is True
+
+
+def test_it_falls_back_to_the_last_stored_tick_when_the_cache_is_empty():
+    PriceTick.objects.create(symbol="BTCUSD", bid=1, ask=3, mid=2, source="kraken", fetched_at=NOW,
+                             timestamp=NOW - timedelta(hours=1))
+    PriceTick.objects.create(symbol="BTCUSD", bid=5, ask=7, mid=6, source="kraken", fetched_at=NOW,
+                             timestamp=NOW - timedelta(minutes=1))
+
+    (item,) = prices_latest(now=NOW)
+
+    assert (item["price"], item["stale"], item["age_seconds"]) == (6.0, True, 60.0)
+
+
+def test_it_leaves_out_symbols_never_priced_and_those_not_asked_for():
+    cache.set(latest_key("XAUUSD"), entry().to_cache())
+    cache.set(latest_key("BTCUSD"), entry("BTCUSD", "84000").to_cache())
+
+    assert [i["symbol"] for i in prices_latest(now=NOW)] == ["XAUUSD", "BTCUSD"]
+    assert [i["symbol"] for i in prices_latest(now=NOW, symbols=["BTCUSD"])] == ["BTCUSD"]
+
+
+@pytest.mark.parametrize(("source", "demo", "trusted"), [
+    ("swissquote", False, True),
+    ("median(coinbase,kraken)", False, True),
+    ("simulated", False, False),
+    ("simulated", True, True),
+])
+def test_it_trusts_simulated_ticks_only_in_demo_mode(settings, source, demo, trusted):
+    settings.DEMO_MODE = demo
+    tick = PriceTick(symbol="XAUUSD", bid=1, ask=1, mid=1, source=source, timestamp=NOW, fetched_at=NOW)
+
+    assert tick_is_trustworthy(tick) is trusted
+
+
+def test_it_finds_the_last_tick_at_or_before_a_time_within_the_age_limit():
+    for seconds in (-20, -5, 0, 3):
+        PriceTick.objects.create(symbol="XAUUSD", bid=1, ask=1, mid=100 + seconds, source="a", fetched_at=NOW,
+                                 timestamp=NOW + timedelta(seconds=seconds))
+
+    assert tick_at_or_before(symbol="XAUUSD", at=NOW, max_age=timedelta(seconds=30)).mid == 100
+    assert tick_at_or_before(symbol="XAUUSD", at=NOW - timedelta(seconds=1),
+                             max_age=timedelta(seconds=30)).mid == 95
+    assert tick_at_or_before(symbol="XAUUSD", at=NOW - timedelta(seconds=21), max_age=timedelta(seconds=30)) is None
+    assert tick_at_or_before(symbol="XAUUSD", at=NOW - timedelta(seconds=6), max_age=timedelta(seconds=20)).mid == 80
+    assert tick_at_or_before(symbol="XAUUSD", at=NOW - timedelta(seconds=6), max_age=timedelta(seconds=10)) is None

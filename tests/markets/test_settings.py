@@ -1,0 +1,86 @@
+"""The market settings read from the environment: defaults, and bad values stopping start-up."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+SETTINGS = Path(__file__).resolve().parents[2] / "goldsocial" / "settings.py"
+MARKET_VARIABLES = [
+    "DEMO_MODE", "MARKET_DATA_PROVIDERS", "SWISSQUOTE_BASE_URL", "COINBASE_BASE_URL", "KRAKEN_BASE_URL",
+    "GOLDAPI_BASE_URL", "MARKET_HTTP_CONNECT_TIMEOUT", "MARKET_HTTP_READ_TIMEOUT", "MARKET_HTTP_RETRIES",
+    "MARKET_HTTP_WORKERS", "MARKET_BREAKER_FAILURES", "MARKET_BREAKER_COOLDOWN_SECONDS",
+    "PRICE_QUOTE_MAX_AGE_SECONDS", "PRICE_MAX_JUMP_PERCENT", "PRICE_JUMP_REFERENCE_SECONDS",
+    "PRICE_CACHE_TTL_SECONDS", "PRICE_LAST_KNOWN_TTL_SECONDS", "PRICE_HISTORY_RETENTION_DAYS",
+    "PRICE_HISTORY_MAX_ROWS", "MARKET_CLOSED_POLL_SECONDS",
+]
+
+
+@pytest.fixture
+def load(monkeypatch):
+    """Evaluate settings.py afresh with the given environment (the running settings stay)."""
+    for name in MARKET_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    def run(**env):
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return runpy.run_path(str(SETTINGS))
+    return run
+
+
+def test_it_defaults_to_the_real_providers_and_the_documented_values(load):
+    conf = load()
+
+    assert conf["MARKET_DATA_PROVIDERS"] == ["swissquote", "goldapi", "coinbase", "kraken"]
+    assert conf["SWISSQUOTE_BASE_URL"] == "https://forex-data-feed.swissquote.com"
+    assert conf["GOLDAPI_BASE_URL"] == "https://api.gold-api.com"
+    assert (conf["PRICE_CACHE_TTL_SECONDS"], conf["PRICE_QUOTE_MAX_AGE_SECONDS"]) == (5, 30)
+    assert conf["DEMO_MODE"] is False
+
+
+def test_it_defaults_to_the_simulated_feed_in_demo_mode(load):
+    conf = load(DEMO_MODE="true")
+
+    assert conf["MARKET_DATA_PROVIDERS"] == ["simulated"]
+
+
+def test_it_reads_an_ordered_provider_list_and_a_base_url_without_its_trailing_slash(load):
+    conf = load(MARKET_DATA_PROVIDERS="kraken, swissquote", KRAKEN_BASE_URL="http://127.0.0.1:9000/")
+
+    assert conf["MARKET_DATA_PROVIDERS"] == ["kraken", "swissquote"]
+    assert conf["KRAKEN_BASE_URL"] == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("MARKET_DATA_PROVIDERS", "swissquote,yahoo"),
+    ("MARKET_DATA_PROVIDERS", ","),
+    ("MARKET_DATA_PROVIDERS", "kraken,kraken"),
+    ("MARKET_DATA_PROVIDERS", "simulated,kraken"),
+    ("SWISSQUOTE_BASE_URL", "forex-data-feed.swissquote.com"),
+    ("COINBASE_BASE_URL", "ftp://api.coinbase.com"),
+    ("KRAKEN_BASE_URL", "http://"),
+    ("GOLDAPI_BASE_URL", ""),
+    ("DEMO_MODE", "maybe"),
+    ("MARKET_HTTP_CONNECT_TIMEOUT", "fast"),
+    ("MARKET_HTTP_READ_TIMEOUT", "0"),
+    ("MARKET_HTTP_READ_TIMEOUT", "nan"),
+    ("MARKET_HTTP_RETRIES", "-1"),
+    ("MARKET_HTTP_RETRIES", "10"),
+    ("MARKET_HTTP_WORKERS", "0"),
+    ("MARKET_BREAKER_FAILURES", "0"),
+    ("MARKET_BREAKER_COOLDOWN_SECONDS", "1.5"),
+    ("PRICE_QUOTE_MAX_AGE_SECONDS", "0"),
+    ("PRICE_MAX_JUMP_PERCENT", "-5"),
+    ("PRICE_MAX_JUMP_PERCENT", "five"),
+    ("PRICE_JUMP_REFERENCE_SECONDS", "x"),
+    ("PRICE_CACHE_TTL_SECONDS", "0"),
+    ("PRICE_LAST_KNOWN_TTL_SECONDS", "10"),
+    ("PRICE_HISTORY_RETENTION_DAYS", "0"),
+    ("PRICE_HISTORY_MAX_ROWS", "1000000"),
+    ("MARKET_CLOSED_POLL_SECONDS", "-300"),
+])
+def test_it_stops_start_up_on_a_bad_value_naming_the_variable(load, name, value):
+    with pytest.raises(ImproperlyConfigured, match=f"^{name}="):
+        load(**{name: value})
