@@ -4,6 +4,7 @@ Every reader raises ImproperlyConfigured naming the variable, so a bad value sto
 with a message an operator can act on instead of failing later somewhere deep.
 """
 
+import math
 import os
 from urllib.parse import urlsplit
 
@@ -64,7 +65,7 @@ def env_float(name: str, default: float, *, minimum: float | None = None) -> flo
         number = float(value)
     except ValueError:
         raise _fail(name, value, "a number") from None
-    if number != number or (minimum is not None and number < minimum):  # NaN or too small
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
         raise _fail(name, value, f"a number >= {minimum}")
     return number
 

@@ -60,6 +60,7 @@ def test_it_starts_with_the_embedded_defaults():
     (lambda: env_int("X_TEST", 1), "1.5"),
     (lambda: env_int("X_TEST", 1, minimum=2), "1"),
     (lambda: env_float("X_TEST", 1.0), "nan"),
+    (lambda: env_float("X_TEST", 1.0), "inf"),
     (lambda: env_float("X_TEST", 1.0, minimum=0), "-0.1"),
     (lambda: env_bool("X_TEST", True), "2"),
     (lambda: env_list("X_TEST", ["a"]), " , "),
