@@ -1,0 +1,114 @@
+"""What an article may contain: canonical links, plain titles, sanitised summaries, categories.
+
+Pure functions, no database: the parser calls them for every entry.
+"""
+
+import html
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import nh3
+
+from news.models import Category
+
+# Query parameters that only say where a click came from; never what the page is.
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid",
+    "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "ref_src", "ncid", "guccounter",
+    "guce_referrer", "guce_referrer_sig", "soc_src", "soc_trk", ".tsrc", "cmpid", "__source",
+})
+TRACKING_PREFIXES = ("utm_",)
+# Parameters that are tracking on one site but could mean something elsewhere.
+SITE_TRACKING_PARAMS = {
+    # MarketWatch feed links carry `&siteid=rss&rss=1`; the story is `guid=`.
+    "marketwatch.com": frozenset({"siteid", "rss"}),
+}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _site_params(host: str) -> frozenset:
+    for site, params in SITE_TRACKING_PARAMS.items():
+        if host == site or host.endswith("." + site):
+            return params
+    return frozenset()
+
+
+def canonical_url(link: str, *, base: str) -> str | None:
+    """The link resolved against `base`, lowercased scheme and host, without fragment,
+    default port or tracking parameters, other parameters sorted. None if not http(s)."""
+    if not link or not link.strip():
+        return None
+    try:
+        parts = urlsplit(urljoin(base, link.strip()))
+        port = parts.port
+    except ValueError:  # a malformed IPv6 host or port
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
+    site_params = _site_params(host)
+    query = sorted(
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not (key.lower() in TRACKING_PARAMS or key.lower().startswith(TRACKING_PREFIXES)
+                or key.lower() in site_params)
+    )
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme.lower() in DEFAULT_PORTS and bool(parts.hostname)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def plain_text(value: str, *, limit: int) -> str:
+    """Markup removed (script and style with their content), entities decoded, spaces folded."""
+    text = html.unescape(nh3.clean(value or "", tags=set(), clean_content_tags={"script", "style"}))
+    return _SPACE.sub(" ", text).strip()[:limit]
+
+
+SUMMARY_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blockquote", "code", "pre"}
+
+
+def sanitize_summary(value: str, *, limit: int = 5000) -> str:
+    """Only harmless markup: no script, no event handlers, no images (tracking pixels), and
+    links only to http(s), opened without referrer or opener."""
+    cleaned = nh3.clean(
+        value or "",
+        tags=SUMMARY_TAGS,
+        clean_content_tags={"script", "style"},
+        attributes={"a": {"href", "title"}},
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow",
+    ).strip()
+    if len(cleaned) > limit:
+        # Cutting may split a tag; cleaning again closes or drops what was cut.
+        cleaned = nh3.clean(cleaned[:limit], tags=SUMMARY_TAGS, attributes={"a": {"href", "title"}},
+                            url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow")
+    return cleaned
+
+
+# Whole words, so "golden" or "Goldman" do not make an article about gold.
+KEYWORDS = {
+    Category.PRECIOUS_METALS: re.compile(
+        r"\b(gold|silver|platinum|palladium|bullion|precious metals?|xau|xag|xauusd|xagusd)\b", re.I),
+    Category.FOREX: re.compile(
+        r"\b(forex|fx|currenc(?:y|ies)|exchange rates?|dollar|euro|yen|sterling|yuan|"
+        r"eur/?usd|gbp/?usd|usd/?jpy|usd/?chf|aud/?usd|usd/?cad|dxy)\b", re.I),
+}
+
+
+def categories_for(*, source_category: str, text: str) -> list[str]:
+    """The source's category first, plus every category whose keywords the text mentions."""
+    found = [source_category]
+    for category, pattern in KEYWORDS.items():
+        if category != source_category and pattern.search(text):
+            found.append(category)
+    return found
