@@ -77,9 +77,21 @@ def plain_text(value: str, *, limit: int) -> str:
 SUMMARY_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blockquote", "code", "pre"}
 
 
+# What is left of share buttons and tracking pixels once their images are gone.
+_EMPTY_LINK = re.compile(r"<a\b[^>]*>\s*</a>")
+
+
 def sanitize_summary(value: str, *, limit: int = 5000) -> str:
     """Only harmless markup: no script, no event handlers, no images (tracking pixels), and
     links only to http(s), opened without referrer or opener."""
+    cleaned = _clean(value)
+    if len(cleaned) > limit:
+        # Cutting may split a tag; cleaning again closes or drops what was cut.
+        cleaned = _clean(cleaned[:limit])
+    return cleaned
+
+
+def _clean(value: str) -> str:
     cleaned = nh3.clean(
         value or "",
         tags=SUMMARY_TAGS,
@@ -87,12 +99,8 @@ def sanitize_summary(value: str, *, limit: int = 5000) -> str:
         attributes={"a": {"href", "title"}},
         url_schemes={"http", "https"},
         link_rel="noopener noreferrer nofollow",
-    ).strip()
-    if len(cleaned) > limit:
-        # Cutting may split a tag; cleaning again closes or drops what was cut.
-        cleaned = nh3.clean(cleaned[:limit], tags=SUMMARY_TAGS, attributes={"a": {"href", "title"}},
-                            url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow")
-    return cleaned
+    )
+    return _EMPTY_LINK.sub("", cleaned).strip()
 
 
 # Whole words, so "golden" or "Goldman" do not make an article about gold.
@@ -107,8 +115,8 @@ KEYWORDS = {
 
 def categories_for(*, source_category: str, text: str) -> list[str]:
     """The source's category first, plus every category whose keywords the text mentions."""
-    found = [source_category]
+    found = [str(source_category)]
     for category, pattern in KEYWORDS.items():
         if category != source_category and pattern.search(text):
-            found.append(category)
+            found.append(category.value)
     return found

@@ -127,5 +127,5 @@ def parse_feed(body: bytes, *, url: str, content_type: str, source_category: str
     if no_link:
         result.problems.append(f"{no_link} entries without an http(s) link skipped")
     if no_date:
-        result.problems.append(f"{no_date} entries without a date dated when first seen")
+        result.problems.append(f"{no_date} entries without a usable date dated when first seen")
     return result
