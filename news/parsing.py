@@ -72,10 +72,10 @@ def parse_feed(body: bytes, *, url: str, content_type: str, source_category: str
     # feedparser's own sanitiser is its slowest part and nh3 does that job afterwards.
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
     result = ParsedFeed()
-    exception = parsed.get("bozo_exception") if parsed.bozo else None
+    exception = parsed.get("bozo_exception") if parsed.get("bozo") else None
 
-    if not parsed.entries:
-        if not parsed.version:
+    if not parsed.get("entries"):
+        if not parsed.get("version"):
             result.unusable = True
             looks_html = b"<html" in body[:4096].lower() or content_type.startswith("text/html")
             what = "an HTML page" if looks_html else ("empty" if not body.strip() else "not RSS or Atom")
@@ -89,7 +89,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str, source_category: str
         result.problems.append(f"feed partly broken, kept what could be read: {type(exception).__name__}: "
                                f"{exception}")
 
-    entries = parsed.entries
+    entries = parsed.get("entries")
     if len(entries) > max_entries:
         result.problems.append(f"{len(entries)} entries, only the first {max_entries} read")
         entries = entries[:max_entries]
