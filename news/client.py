@@ -118,6 +118,9 @@ class FeedClient:
     def _read(self, response: requests.Response, *, url: str, now: datetime) -> FeedResponse:
         status = response.status_code
         if status == 304:
+            # Reading the (empty) body lets the connection go back to the pool for the next
+            # feed; closing an unread response would drop it.
+            _ = response.content
             return FeedResponse(304, b"", url, "", response.headers.get("ETag", ""),
                                 response.headers.get("Last-Modified", ""))
         if status in (429, 503):

@@ -66,41 +66,40 @@ def is_http_url(url: str) -> bool:
 
 
 _SPACE = re.compile(r"\s+")
+# Cleaners are built once: building one per call costs more than the cleaning.
+_TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
 
 
 def plain_text(value: str, *, limit: int) -> str:
     """Markup removed (script and style with their content), entities decoded, spaces folded."""
-    text = html.unescape(nh3.clean(value or "", tags=set(), clean_content_tags={"script", "style"}))
+    text = html.unescape(_TEXT_ONLY.clean(value or ""))
     return _SPACE.sub(" ", text).strip()[:limit]
 
 
 SUMMARY_TAGS = {"a", "b", "strong", "i", "em", "p", "br", "ul", "ol", "li", "blockquote", "code", "pre"}
-
-
 # What is left of share buttons and tracking pixels once their images are gone.
 _EMPTY_LINK = re.compile(r"<a\b[^>]*>\s*</a>")
 
 
-def sanitize_summary(value: str, *, limit: int = 5000) -> str:
-    """Only harmless markup: no script, no event handlers, no images (tracking pixels), and
-    links only to http(s), opened without referrer or opener."""
-    cleaned = _clean(value)
-    if len(cleaned) > limit:
-        # Cutting may split a tag; cleaning again closes or drops what was cut.
-        cleaned = _clean(cleaned[:limit])
-    return cleaned
-
-
-def _clean(value: str) -> str:
-    cleaned = nh3.clean(
-        value or "",
+def summary_cleaner(*, base: str) -> nh3.Cleaner:
+    """Only harmless markup: no script, no event handlers, no images (tracking pixels), links
+    only to http(s), resolved against the feed's URL, opened without referrer or opener."""
+    return nh3.Cleaner(
         tags=SUMMARY_TAGS,
         clean_content_tags={"script", "style"},
         attributes={"a": {"href", "title"}},
         url_schemes={"http", "https"},
+        url_relative=("rewrite_with_base", base),
         link_rel="noopener noreferrer nofollow",
     )
-    return _EMPTY_LINK.sub("", cleaned).strip()
+
+
+def sanitize_summary(value: str, *, cleaner: nh3.Cleaner, limit: int = 5000) -> str:
+    cleaned = _EMPTY_LINK.sub("", cleaner.clean(value or "")).strip()
+    if len(cleaned) > limit:
+        # Cutting may split a tag; cleaning again closes or drops what was cut.
+        cleaned = _EMPTY_LINK.sub("", cleaner.clean(cleaned[:limit])).strip()
+    return cleaned
 
 
 # Whole words, so "golden" or "Goldman" do not make an article about gold.

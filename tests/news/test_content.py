@@ -1,8 +1,9 @@
 import pytest
 
-from news.content import canonical_url, categories_for, plain_text, sanitize_summary
+from news.content import canonical_url, categories_for, plain_text, sanitize_summary, summary_cleaner
 
 BASE = "https://feeds.example/rss/news"
+CLEANER = summary_cleaner(base=BASE)
 
 
 @pytest.mark.parametrize("link, expected", [
@@ -51,7 +52,7 @@ def test_it_sanitises_summaries():
     dirty = ('<p onclick="x()">Up <b>1%</b></p><script>alert(1)</script><a href="javascript:alert(2)">j</a>'
              '<a href="https://ok.example/" onmouseover="y()">ok</a><img src="https://t.example/p.gif">'
              '<iframe src="https://evil.example/"></iframe><style>p{}</style>')
-    clean = sanitize_summary(dirty)
+    clean = sanitize_summary(dirty, cleaner=CLEANER)
     assert clean.startswith("<p>Up <b>1%</b></p>")
     for bad in ("script", "alert(1)", "javascript:", "onclick", "onmouseover", "<img", "iframe", "style"):
         assert bad not in clean
@@ -59,13 +60,13 @@ def test_it_sanitises_summaries():
 
 
 def test_it_keeps_summaries_within_the_limit_and_well_formed():
-    clean = sanitize_summary("<p>" + "<b>word</b> " * 2000 + "</p>", limit=1000)
+    clean = sanitize_summary("<p>" + "<b>word</b> " * 2000 + "</p>", cleaner=CLEANER, limit=1000)
     assert len(clean) <= 1100
     assert clean.count("<b>") == clean.count("</b>")
 
 
 def test_it_drops_links_left_empty_by_removed_images():
-    assert sanitize_summary('Text <a href="https://share.example/"><img src="x.gif"></a>') == "Text"
+    assert sanitize_summary('Text <a href="https://share.example/"><img src="x.gif"></a>', cleaner=CLEANER) == "Text"
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -83,3 +84,11 @@ def test_it_refines_categories_by_keyword(text, expected):
 def test_it_keeps_the_source_category_first_and_once():
     assert categories_for(source_category="precious_metals", text="Gold and the dollar") == \
         ["precious_metals", "forex"]
+
+
+def test_it_resolves_relative_links_in_summaries_against_the_feed():
+    clean = sanitize_summary('<a href="/markets/1">a</a> <a href="more">b</a> <a href="//cdn.example/c">c</a>',
+                             cleaner=CLEANER)
+    assert clean == ('<a href="https://feeds.example/markets/1" rel="noopener noreferrer nofollow">a</a> '
+                     '<a href="https://feeds.example/rss/more" rel="noopener noreferrer nofollow">b</a> '
+                     '<a href="https://cdn.example/c" rel="noopener noreferrer nofollow">c</a>')
