@@ -6,6 +6,7 @@ connection reuse; feedparser then reads the bytes.
 
 import email.utils
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin
@@ -55,8 +56,11 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
 
 class FeedClient:
     def __init__(self, *, connect_timeout: float, read_timeout: float, max_bytes: int, user_agent: str,
-                 max_redirects: int = MAX_REDIRECTS):
+                 total_timeout: float = 60.0, max_redirects: int = MAX_REDIRECTS):
         self.timeout = (connect_timeout, read_timeout)
+        # requests' read timeout bounds each wait for a byte, not the whole body: a server
+        # dripping a byte every few seconds would hold a fetch thread for ever without this.
+        self.total_timeout = total_timeout
         self.max_bytes = max_bytes
         self.user_agent = user_agent
         self.max_redirects = max_redirects
@@ -71,7 +75,8 @@ class FeedClient:
         from django.conf import settings
 
         return cls(connect_timeout=settings.NEWS_CONNECT_TIMEOUT, read_timeout=settings.NEWS_READ_TIMEOUT,
-                   max_bytes=settings.NEWS_MAX_FEED_BYTES, user_agent=settings.NEWS_USER_AGENT)
+                   max_bytes=settings.NEWS_MAX_FEED_BYTES, user_agent=settings.NEWS_USER_AGENT,
+                   total_timeout=settings.NEWS_TOTAL_TIMEOUT)
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -93,6 +98,7 @@ class FeedClient:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         session = self._session()
+        deadline = time.monotonic() + self.total_timeout
         # Redirects are followed by hand so that each hop's scheme is checked before it is
         # requested (a feed must not send us to file:, ftp: or anything else).
         for _hop in range(self.max_redirects + 1):
@@ -112,10 +118,10 @@ class FeedClient:
                                              status=response.status_code)
                     url = target
                     continue
-                return self._read(response, url=url, now=now)
+                return self._read(response, url=url, now=now, deadline=deadline)
         raise FeedFetchError(f"more than {self.max_redirects} redirects")
 
-    def _read(self, response: requests.Response, *, url: str, now: datetime) -> FeedResponse:
+    def _read(self, response: requests.Response, *, url: str, now: datetime, deadline: float) -> FeedResponse:
         status = response.status_code
         if status == 304:
             # Reading the (empty) body lets the connection go back to the pool for the next
@@ -143,6 +149,9 @@ class FeedClient:
                     raise FeedFetchError(f"feed too large: over {self.max_bytes} bytes, stopped reading",
                                          status=status)
                 chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise FeedFetchError(f"too slow: body not complete after {self.total_timeout:g} s "
+                                         f"({size} bytes read)", status=status)
         except requests.RequestException as exc:
             raise FeedFetchError(f"reading the body failed: {type(exc).__name__}: {exc}", status=status) from None
         return FeedResponse(200, b"".join(chunks), url, response.headers.get("Content-Type", ""),

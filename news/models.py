@@ -1,3 +1,4 @@
+from django.core.validators import URLValidator
 from django.db import models
 
 
@@ -11,7 +12,8 @@ class NewsSource(models.Model):
     """One feed. Its URL and category are data an operator edits in the admin."""
 
     name = models.CharField(max_length=100, unique=True)
-    feed_url = models.URLField(max_length=1000, unique=True)
+    # The fetcher only speaks http(s); refusing ftp:// here says so when the row is typed.
+    feed_url = models.URLField(max_length=1000, unique=True, validators=[URLValidator(schemes=["http", "https"])])
     category = models.CharField(max_length=20, choices=Category.choices)
     enabled = models.BooleanField(default=True)
     # Validators the server gave us, sent back so an unchanged feed costs one 304.

@@ -127,7 +127,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str, source_category: str
                                       text=f"{title} {plain_text(summary_html, limit=2000)}"),
         ))
     if no_link:
-        result.problems.append(f"{no_link} entries without an http(s) link skipped")
+        result.problems.append(f"{no_link} entries without a usable http(s) link skipped")
     if no_date:
         result.problems.append(f"{no_date} entries without a usable date dated when first seen")
     return result

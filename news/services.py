@@ -42,6 +42,7 @@ class FetchSummary:
     not_modified: int = 0
     errors: int = 0
     new_articles: int = 0
+    failed: list[str] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
     pruned: int = 0
     # Where the time went (for benchmarks and logs; not part of the summary text).
@@ -51,6 +52,9 @@ class FetchSummary:
     def __str__(self) -> str:
         text = (f"{self.sources} sources due: {self.fetched} fetched, {self.not_modified} unchanged (304), "
                 f"{self.errors} failed; {self.new_articles} new articles; {self.pruned} pruned")
+        if self.failed:
+            shown = ", ".join(self.failed[:5]) + (f" and {len(self.failed) - 5} more" if len(self.failed) > 5 else "")
+            text += f"; failed: {shown} (see each source's last error)"
         if self.disabled:
             text += f"; disabled after repeated failures: {', '.join(self.disabled)}"
         return text
@@ -95,6 +99,7 @@ def _apply(*, outcome: SourceOutcome, now: datetime, summary: FetchSummary) -> l
     source.last_status = (outcome.error.status if outcome.failed else outcome.response.status)
     if outcome.failed:
         summary.errors += 1
+        summary.failed.append(source.name)
         source.consecutive_errors += 1
         source.last_error = str(outcome.error)[:ERROR_LIMIT]
         delay = backoff_seconds(consecutive_errors=source.consecutive_errors,

@@ -141,3 +141,19 @@ def test_it_times_out_on_a_server_that_does_not_answer(httpserver):
             client.fetch(httpserver.url_for("/slow"), now=NOW)
     finally:
         client.close()
+
+
+def test_it_gives_up_on_a_server_that_drips_its_body(httpserver):
+    def drip():
+        yield b'<?xml version="1.0"?><rss version="2.0"><channel>'
+        for _ in range(100):
+            time.sleep(0.05)  # each byte well within the read timeout
+            yield b" "
+
+    httpserver.expect_request("/drip").respond_with_response(Response(drip(), content_type=RSS))
+    client = FeedClient(connect_timeout=1, read_timeout=1, total_timeout=0.3, max_bytes=1024 * 1024, user_agent="t")
+    try:
+        with pytest.raises(FeedFetchError, match="too slow: body not complete after 0.3 s"):
+            client.fetch(httpserver.url_for("/drip"), now=NOW)
+    finally:
+        client.close()

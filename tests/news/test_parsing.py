@@ -77,7 +77,7 @@ def test_it_handles_entries_without_link_or_date():
     # Relative to the feed's own URL, and without its tracking parameter; +0100 is UTC 06:00.
     assert by_title["Relative link story"].canonical_url == "https://feeds.example/stories/relative"
     assert by_title["Relative link story"].published_at == datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
-    assert feed.problems == ["2 entries without an http(s) link skipped",
+    assert feed.problems == ["2 entries without a usable http(s) link skipped",
                              "2 entries without a usable date dated when first seen"]
 
 

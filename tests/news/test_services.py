@@ -134,7 +134,7 @@ def test_it_records_why_each_broken_feed_failed_and_stores_the_rest(httpserver, 
     assert state["/empty"].last_error == "the feed has no entries"
     assert state["/huge"].last_error == f"feed too large: {20 * 1024 * 1024 + 11} bytes declared, limit 1048576"
     assert state["/huge"].consecutive_errors == 1
-    assert state["/sloppy"].last_error == ("2 entries without an http(s) link skipped; "
+    assert state["/sloppy"].last_error == ("2 entries without a usable http(s) link skipped; "
                                            "2 entries without a usable date dated when first seen")
 
 

@@ -23,5 +23,6 @@ def test_it_is_recorded_as_the_news_fetcher_job(httpserver, make_source, redis_u
     run = job_run(key="news_fetcher", now=NOW)
     # A failing feed is the feed's error, not the job's.
     assert run.outcome == JobRun.Outcome.SUCCESS
-    assert run.summary == "2 sources due: 1 fetched, 0 unchanged (304), 1 failed; 2 new articles; 0 pruned"
+    assert run.summary == ("2 sources due: 1 fetched, 0 unchanged (304), 1 failed; 2 new articles; 0 pruned; "
+                           "failed: /down (see each source's last error)")
     assert Article.objects.count() == 2
