@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from werkzeug import Response
@@ -234,3 +234,21 @@ def test_it_invalidates_the_cache_only_when_something_new_was_stored(httpserver,
 def test_it_does_nothing_without_due_sources(no_default_sources, feed_client):
     summary = news_fetch(client=feed_client, now=NOW)
     assert str(summary) == "0 sources due: 0 fetched, 0 unchanged (304), 0 failed; 0 new articles; 0 pruned"
+
+
+def test_it_stores_the_recorded_real_feeds(httpserver, make_source, feed_client, settings):
+    settings.NEWS_RETENTION_DAYS = 3650
+    serve(httpserver, "/mw", fixture_bytes("marketwatch_topstories_feedburner_recorded-2021-07-06.xml"),
+          content_type="text/xml; charset=UTF-8")
+    serve(httpserver, "/fxstreet", fixture_bytes("fxstreet_rss-news_traced-from-live-2026-07-01_1-item.xml"))
+    make_source("/mw", name="MarketWatch")
+    make_source("/fxstreet", name="FXStreet", category="forex")
+
+    summary = news_fetch(client=feed_client, now=datetime(2026, 7, 2, tzinfo=UTC))
+
+    assert (summary.fetched, summary.errors, summary.new_articles) == (2, 0, 5)
+    assert Article.objects.filter(source__name="MarketWatch").count() == 4
+    assert not Article.objects.filter(canonical_url__contains="siteid").exists()
+    newest = Article.objects.order_by("-published_at").first()
+    assert (newest.source.name, newest.categories) == ("FXStreet", "|forex|")
+    assert NewsSource.objects.get(name="MarketWatch").last_error == ""
