@@ -165,8 +165,12 @@ def news_fetch(*, client: FeedClient, now: datetime, workers: int | None = None)
     summary.fetch_seconds = time.monotonic() - started
 
     started = time.monotonic()
-    articles = _new_articles(outcomes, now=now)
     with transaction.atomic():
+        # An operator may have deleted a source while it was being fetched: its articles
+        # would fail the foreign key and take the whole run down with them.
+        existing = set(NewsSource.objects.filter(pk__in=[o.source.pk for o in outcomes]).values_list("pk", flat=True))
+        outcomes = [o for o in outcomes if o.source.pk in existing]
+        articles = _new_articles(outcomes, now=now)
         if articles:
             # One statement that skips rows conflicting with either unique constraint: a
             # concurrent run inserting the same article makes this one skip it (PostgreSQL waits
@@ -179,7 +183,8 @@ def news_fetch(*, client: FeedClient, now: datetime, workers: int | None = None)
         for outcome in outcomes:
             fields = _apply(outcome=outcome, now=now, summary=summary)
             if fields:
-                outcome.source.save(update_fields=fields)
+                NewsSource.objects.filter(pk=outcome.source.pk).update(
+                    **{name: getattr(outcome.source, name) for name in fields})
             else:
                 unchanged.append(outcome.source.pk)
         if unchanged:

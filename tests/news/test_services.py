@@ -252,3 +252,25 @@ def test_it_stores_the_recorded_real_feeds(httpserver, make_source, feed_client,
     newest = Article.objects.order_by("-published_at").first()
     assert (newest.source.name, newest.categories) == ("FXStreet", "|forex|")
     assert NewsSource.objects.get(name="MarketWatch").last_error == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_survives_a_source_deleted_while_it_was_fetched(httpserver, make_source, feed_client):
+    from django.db import connection
+
+    source = make_source("/fx")
+    kept = make_source("/tracked")
+
+    def delete_then_serve(request):
+        # As an operator would, from another connection, while the run is fetching.
+        try:
+            NewsSource.objects.filter(pk=source.pk).delete()
+        finally:
+            connection.close()
+        return Response(fixture_bytes("duplicates_within.xml"), content_type=RSS)
+
+    httpserver.expect_request("/fx").respond_with_handler(delete_then_serve)
+    serve(httpserver, "/tracked", fixture_bytes("tracking_variants.xml"))
+    summary = news_fetch(client=feed_client, now=NOW, workers=1)
+    assert summary.new_articles == 2
+    assert set(Article.objects.values_list("source", flat=True)) == {kept.pk}
