@@ -15,9 +15,12 @@ VERSION_KEY = "news:version"
 
 
 def news_cache_version() -> int:
-    # add() only writes when the key is missing, so concurrent first readers agree.
-    cache.add(VERSION_KEY, 1, timeout=None)
-    return cache.get(VERSION_KEY) or 1
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        # add() only writes when the key is missing, so concurrent first readers agree.
+        cache.add(VERSION_KEY, 1, timeout=None)
+        version = cache.get(VERSION_KEY) or 1
+    return version
 
 
 def news_cache_bump() -> None:

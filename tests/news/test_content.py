@@ -1,4 +1,8 @@
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from news.content import canonical_url, categories_for, plain_text, sanitize_summary, summary_cleaner
 
@@ -92,3 +96,21 @@ def test_it_resolves_relative_links_in_summaries_against_the_feed():
     assert clean == ('<a href="https://feeds.example/markets/1" rel="noopener noreferrer nofollow">a</a> '
                      '<a href="https://feeds.example/rss/more" rel="noopener noreferrer nofollow">b</a> '
                      '<a href="https://cdn.example/c" rel="noopener noreferrer nofollow">c</a>')
+
+params = st.lists(st.tuples(st.sampled_from(["id", "utm_source", "utm_x", "fbclid", "gclid", "q", "p", "siteid"]),
+                            st.text(alphabet="abc123-_", max_size=5)), max_size=5)
+
+
+@given(scheme=st.sampled_from(["http", "https", "HTTP", "Https"]),
+       host=st.sampled_from(["example.com", "EXAMPLE.com", "www.marketwatch.com", "a.b.example"]),
+       path=st.text(alphabet="abc/-_.%", max_size=20), query=params, fragment=st.text(alphabet="abc", max_size=5))
+def test_it_canonicalises_to_a_fixed_point_without_tracking(scheme, host, path, query, fragment):
+    link = f"{scheme}://{host}/{path}?{urlencode(query)}#{fragment}"
+    canonical = canonical_url(link, base=BASE)
+    assert canonical is not None
+    assert canonical_url(canonical, base=BASE) == canonical
+    parts = urlsplit(canonical)
+    assert parts.scheme in {"http", "https"} and parts.netloc == host.lower() and not parts.fragment
+    keys = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    assert not keys & {"utm_source", "utm_x", "fbclid", "gclid"}
+    assert ("siteid" in keys) == (any(k == "siteid" for k, _ in query) and "marketwatch" not in host)

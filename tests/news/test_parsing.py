@@ -129,3 +129,9 @@ def test_it_reads_atom_with_offsets_in_dates():
         ("urn:syn:1", datetime(2026, 11, 29, 7, 0, tzinfo=UTC)),
         ("urn:syn:2", datetime(2026, 11, 29, 4, 0, tzinfo=UTC)),
     ]
+
+
+def test_it_reads_a_feed_served_as_text_html_without_complaint():
+    feed = parse("tracking_variants.xml", content_type="text/html; charset=utf-8")
+    assert len(feed.entries) == 4
+    assert feed.problems == []

@@ -124,3 +124,14 @@ def test_it_reads_the_database_when_redis_is_down(client, articles, settings):
     with pytest.raises(redis.ConnectionError):
         cache.get("anything")
     assert client.get("/api/news/").json()["count"] == 5
+
+
+def test_it_treats_search_wildcards_literally(client, articles):
+    assert client.get("/api/news/?search=%25").json()["count"] == 0
+    assert client.get("/api/news/?search=_").json()["count"] == 0
+
+
+def test_it_documents_the_endpoint_in_the_schema(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/news/"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"category", "search", "page"}
