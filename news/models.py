@@ -22,8 +22,9 @@ class NewsSource(models.Model):
     last_fetch_at = models.DateTimeField(null=True, blank=True)
     last_status = models.PositiveSmallIntegerField(null=True, blank=True,
                                                    help_text="HTTP status of the last fetch")
-    # None: due on the next run. Set only by backoff or a server's Retry-After.
-    next_fetch_at = models.DateTimeField(null=True, blank=True)
+    # Set only by backoff or a server's Retry-After.
+    next_fetch_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="empty: fetched on the next run; set after a failure")
     consecutive_errors = models.PositiveIntegerField(default=0)
     # The last failure, or a warning about a feed that was read only in part.
     last_error = models.TextField(blank=True)
