@@ -66,8 +66,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str, source_category: str
     if content_type:
         headers["content-type"] = content_type
     else:
-        # Without a Content-Type feedparser assumes ISO-8859-1 for the whole document; with
-        # this one it follows the XML declaration or the BOM, then UTF-8, as XML parsers do.
+        # Without a Content-Type feedparser falls back to ISO-8859-1 when the document declares
+        # no encoding; with this one it falls back to UTF-8, as XML parsers do.
         headers["content-type"] = "application/xml"
     # feedparser's sanitiser and its resolution of links inside summaries are its slowest
     # parts (half the time of a whole cycle); nh3 does both jobs afterwards, in Rust.
@@ -114,7 +114,9 @@ def parse_feed(body: bytes, *, url: str, content_type: str, source_category: str
         if oldest is not None and published < oldest:
             continue
         title = plain_text(entry.get("title") or "", limit=TITLE_LIMIT)
-        summary_html = entry.get("summary") or ""
+        # Atom entries may carry only <content>: its start stands in for a summary.
+        summary_html = entry.get("summary") or next(
+            (c.get("value") or "" for c in entry.get("content") or []), "")
         summary = sanitize_summary(summary_html, cleaner=cleaner)
         result.entries.append(ParsedEntry(
             guid=(entry.get("id") or canonical)[:GUID_LIMIT],

@@ -135,3 +135,15 @@ def test_it_reads_a_feed_served_as_text_html_without_complaint():
     feed = parse("tracking_variants.xml", content_type="text/html; charset=utf-8")
     assert len(feed.entries) == 4
     assert feed.problems == []
+
+
+def test_it_uses_atom_content_when_there_is_no_summary():
+    body = (b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:t</id>'
+            b'<entry><title type="html">&lt;em&gt;Gold&lt;/em&gt; up</title><id>urn:1</id>'
+            b'<link href="https://a.example/1"/><updated>2026-11-29T08:00:00Z</updated>'
+            b'<content type="html">&lt;p&gt;Full &lt;a href="/x"&gt;story&lt;/a&gt;&lt;/p&gt;</content>'
+            b'</entry></feed>')
+    [entry] = parse_feed(body, url="https://a.example/atom", content_type="application/atom+xml",
+                         source_category="markets", now=NOW, max_entries=10).entries
+    assert entry.title == "Gold up"
+    assert entry.summary == '<p>Full <a href="https://a.example/x" rel="noopener noreferrer nofollow">story</a></p>'
