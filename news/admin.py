@@ -1,9 +1,10 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.text import Truncator
 
 from news.cache import news_cache_bump
 from news.models import Article, NewsSource
-from news.services import source_reenable
+from news.services import source_reenable, source_save
 
 
 @admin.register(NewsSource)
@@ -15,6 +16,11 @@ class NewsSourceAdmin(admin.ModelAdmin):
     readonly_fields = ("etag", "last_modified", "last_fetch_at", "last_status", "next_fetch_at",
                        "consecutive_errors", "last_error", "disabled_reason")
     actions = ("reenable",)
+    # A URL typed without a scheme is taken as https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request, obj, form, change):
+        source_save(source=obj, changed=form.changed_data if change else [])
 
     @admin.display(description="last error")
     def short_error(self, source):
@@ -36,6 +42,7 @@ class ArticleAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     list_select_related = ("source",)
     readonly_fields = ("source", "guid", "canonical_url", "url", "published_at", "first_seen_at")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     # An operator's edit or removal shows in the API at once, not after the cache expires.
     def save_model(self, request, obj, form, change):

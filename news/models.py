@@ -37,6 +37,17 @@ class NewsSource(models.Model):
     def __str__(self):
         return self.name
 
+    def forget_failures(self) -> None:
+        """A clean slate: fetched on the next run, the next failure counts from one."""
+        self.consecutive_errors = 0
+        self.next_fetch_at = None
+        self.disabled_reason = ""
+
+    def forget_validators(self) -> None:
+        """Validators belong to one URL: a new URL is fetched in full."""
+        self.etag = ""
+        self.last_modified = ""
+
 
 class Article(models.Model):
     source = models.ForeignKey(NewsSource, on_delete=models.CASCADE, related_name="articles")

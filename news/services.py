@@ -207,7 +207,19 @@ def articles_prune(*, now: datetime) -> int:
 
 def source_reenable(*, source: NewsSource) -> NewsSource:
     """An operator's "the feed works again": fetched on the next run, backoff forgotten."""
+    source.enabled = True
+    source.forget_failures()
     NewsSource.objects.filter(pk=source.pk).update(enabled=True, consecutive_errors=0, next_fetch_at=None,
                                                    disabled_reason="")
-    source.refresh_from_db()
+    return source
+
+
+def source_save(*, source: NewsSource, changed: list[str]) -> NewsSource:
+    """An operator's edit: a new URL or turning a source back on starts it afresh."""
+    if "feed_url" in changed:
+        source.forget_validators()
+        source.forget_failures()
+    if "enabled" in changed and source.enabled:
+        source.forget_failures()
+    source.save()
     return source
