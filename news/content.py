@@ -70,9 +70,13 @@ _SPACE = re.compile(r"\s+")
 _TEXT_ONLY = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"})
 
 
+# Where a browser would break the line, the text needs a space once the tags are gone.
+_BLOCK_TAG = re.compile(r"(?=</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|th|blockquote|pre|hr)\b)", re.I)
+
+
 def plain_text(value: str, *, limit: int) -> str:
     """Markup removed (script and style with their content), entities decoded, spaces folded."""
-    text = html.unescape(_TEXT_ONLY.clean(value or ""))
+    text = html.unescape(_TEXT_ONLY.clean(_BLOCK_TAG.sub(" ", value or "")))
     return _SPACE.sub(" ", text).strip()[:limit]
 
 

@@ -57,6 +57,8 @@ class Article(models.Model):
     url = models.URLField(max_length=2000)
     title = models.CharField(max_length=500)
     summary = models.TextField(blank=True)
+    # The summary without markup, for search: matching "href" or "nofollow" is not a hit.
+    summary_text = models.TextField(blank=True)
     # The source's category.
     category = models.CharField(max_length=20, choices=Category.choices)
     # Every category the article belongs to, as "|markets|precious_metals|": one column that

@@ -16,6 +16,7 @@ from news.content import canonical_url, categories_for, plain_text, sanitize_sum
 TITLE_LIMIT = 500
 GUID_LIMIT = 500
 URL_LIMIT = 2000
+SUMMARY_TEXT_LIMIT = 5000
 # A feed may run a little ahead of our clock; further ahead, its date is not believed.
 FUTURE_TOLERANCE = timedelta(hours=1)
 # feedparser warnings that say nothing is wrong with the content we keep.
@@ -29,6 +30,7 @@ class ParsedEntry:
     canonical_url: str
     title: str
     summary: str
+    summary_text: str
     published_at: datetime  # UTC; the time first seen when the feed gives none
     categories: list[str]
 
@@ -118,15 +120,16 @@ def parse_feed(body: bytes, *, url: str, content_type: str, source_category: str
         summary_html = entry.get("summary") or next(
             (c.get("value") or "" for c in entry.get("content") or []), "")
         summary = sanitize_summary(summary_html, cleaner=cleaner)
+        summary_text = plain_text(summary, limit=SUMMARY_TEXT_LIMIT)
         result.entries.append(ParsedEntry(
             guid=(entry.get("id") or canonical)[:GUID_LIMIT],
             url=urljoin(url, link.strip())[:URL_LIMIT],
             canonical_url=canonical,
             title=title or "(untitled)",
             summary=summary,
+            summary_text=summary_text,
             published_at=published,
-            categories=categories_for(source_category=source_category,
-                                      text=f"{title} {plain_text(summary_html, limit=2000)}"),
+            categories=categories_for(source_category=source_category, text=f"{title} {summary_text}"),
         ))
     if no_link:
         result.problems.append(f"{no_link} entries without a usable http(s) link skipped")

@@ -50,7 +50,7 @@ def _article_page(*, category: str, search: str, page: int, page_size: int) -> A
     if category:
         articles = articles.filter(categories__contains=f"|{category}|")
     if search:
-        articles = articles.filter(Q(title__icontains=search) | Q(summary__icontains=search))
+        articles = articles.filter(Q(title__icontains=search) | Q(summary_text__icontains=search))
     count = articles.count()
     pages = max(1, math.ceil(count / page_size))
     if page > pages:

@@ -144,7 +144,8 @@ def _new_articles(outcomes: list[SourceOutcome], *, now: datetime) -> list[Artic
             seen_guids.add(guid_key)
             articles.append(Article(
                 source=outcome.source, guid=entry.guid, canonical_url=entry.canonical_url, url=entry.url,
-                title=entry.title, summary=entry.summary, category=outcome.source.category,
+                title=entry.title, summary=entry.summary, summary_text=entry.summary_text,
+                category=outcome.source.category,
                 categories=Article.encode_categories(entry.categories), published_at=entry.published_at,
                 first_seen_at=now,
             ))

@@ -116,3 +116,9 @@ def test_it_canonicalises_to_a_fixed_point_without_tracking(scheme, host, path, 
     keys = {key for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
     assert not keys & {"utm_source", "utm_x", "fbclid", "gclid"}
     assert ("siteid" in keys) == (any(k == "siteid" for k, _ in query) and "marketwatch" not in host)
+
+
+def test_it_keeps_words_apart_where_blocks_end():
+    assert plain_text("<p>One.</p><p>Two<br>three</p><ul><li>a</li><li>b</li></ul>", limit=100) == \
+        "One. Two three a b"
+    assert plain_text("Gold <b>jumps</b>, sil<i>ver</i>", limit=100) == "Gold jumps, silver"

@@ -189,7 +189,9 @@ def test_it_stores_injected_script_harmless(httpserver, make_source, feed_client
     for bad in ("<script", "onerror", "onclick", "onmouseover", "onload", "javascript:", "<iframe", "<svg",
                 "document.cookie"):
         assert bad not in article.summary
+        assert bad not in article.summary_text
         assert bad not in article.title
+    assert article.summary_text == "Bullion up. click more"
 
 
 def test_it_stores_the_source_category_and_refined_ones(httpserver, make_source, feed_client):

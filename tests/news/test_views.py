@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from news.cache import news_cache_bump
+from news.content import plain_text
 from news.models import Article, NewsSource
 from tests.news.conftest import NOW
 
@@ -17,7 +18,8 @@ def articles(no_default_sources, redis_url, settings):
     markets = NewsSource.objects.create(name="Markets Desk", feed_url="https://markets.example/rss",
                                         category="markets")
     rows = [
-        (metals, "Gold hits record", "<p>Bullion <b>up</b></p>", ["precious_metals"], 1),
+        (metals, "Gold hits record", '<p>Bullion <a href="https://m.example/" rel="nofollow">up</a></p>',
+         ["precious_metals"], 1),
         (markets, "Stocks slide as gold shines", "Risk off", ["markets", "precious_metals"], 2),
         (markets, "Dollar firms", "EUR/USD lower", ["markets", "forex"], 3),
         (markets, "Tech rally", "Chips lead", ["markets"], 4),
@@ -27,7 +29,7 @@ def articles(no_default_sources, redis_url, settings):
     for source, title, summary, categories, hours in rows:
         created.append(Article.objects.create(
             source=source, guid=title, canonical_url=f"https://news.example/{hours}", url=f"https://news.example/{hours}",
-            title=title, summary=summary, category=source.category,
+            title=title, summary=summary, summary_text=plain_text(summary, limit=5000), category=source.category,
             categories=Article.encode_categories(categories), published_at=NOW - timedelta(hours=hours),
             first_seen_at=NOW))
     return created
@@ -41,7 +43,8 @@ def test_it_lists_newest_first_with_the_spec_fields(client, articles):
     assert first == {
         "id": articles[0].pk, "title": "Gold hits record", "url": "https://news.example/1",
         "source": "Metals Desk", "category": "precious_metals", "categories": ["precious_metals"],
-        "published_at": "2026-11-29T08:00:00.000Z", "summary": "<p>Bullion <b>up</b></p>",
+        "published_at": "2026-11-29T08:00:00.000Z",
+        "summary": '<p>Bullion <a href="https://m.example/" rel="nofollow">up</a></p>',
     }
     assert [a["title"] for a in body["results"]] == ["Gold hits record", "Stocks slide as gold shines"]
 
@@ -124,6 +127,12 @@ def test_it_reads_the_database_when_redis_is_down(client, articles, settings):
     with pytest.raises(redis.ConnectionError):
         cache.get("anything")
     assert client.get("/api/news/").json()["count"] == 5
+
+
+def test_it_searches_the_text_of_summaries_not_their_markup(client, articles):
+    for markup in ("nofollow", "href", "<p>", "m.example"):
+        assert client.get(f"/api/news/?search={markup}").json()["count"] == 0
+    assert client.get("/api/news/?search=bullion up").json()["count"] == 1
 
 
 def test_it_treats_search_wildcards_literally(client, articles):
