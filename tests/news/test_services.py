@@ -276,3 +276,18 @@ def test_it_survives_a_source_deleted_while_it_was_fetched(httpserver, make_sour
     summary = news_fetch(client=feed_client, now=NOW, workers=1)
     assert summary.new_articles == 2
     assert set(Article.objects.values_list("source", flat=True)) == {kept.pk}
+
+
+def test_it_stores_feeds_in_mixed_encodings_over_http(httpserver, make_source, feed_client):
+    serve(httpserver, "/latin1", fixture_bytes("latin1_declared.xml"), content_type="text/xml; charset=iso-8859-1")
+    serve(httpserver, "/cp1252", fixture_bytes("utf8_declared_cp1252_bytes.xml"), content_type="application/rss+xml")
+    serve(httpserver, "/utf16", fixture_bytes("utf16_bom.xml"), content_type="application/xml")
+    for path in ("/latin1", "/cp1252", "/utf16"):
+        make_source(path)
+    summary = news_fetch(client=feed_client, now=NOW)
+    assert (summary.fetched, summary.errors, summary.new_articles) == (3, 0, 3)
+    assert sorted(Article.objects.values_list("title", flat=True)) == [
+        "Franken st\u00e4rker, Goldpreis bei 2 650 $", "\u201cEuro\u201d at \u20ac1.05 \u2013 ECB",
+        "\u65e5\u672c\u5186 yen \u2192 weaker"]
+    assert Article.objects.get(canonical_url="https://latin.example/franken").summary == \
+        "Gr\u00fc\u00dfe aus Z\u00fcrich."
