@@ -186,7 +186,7 @@ NEWS_DISABLE_AFTER_ERRORS = env_int("NEWS_DISABLE_AFTER_ERRORS", 10, minimum=1)
 NEWS_RETENTION_DAYS = env_int("NEWS_RETENTION_DAYS", 30, minimum=1)
 NEWS_CACHE_SECONDS = env_int("NEWS_CACHE_SECONDS", 3600, minimum=1)
 NEWS_PAGE_SIZE = env_int("NEWS_PAGE_SIZE", 20, minimum=1, maximum=100)
-NEWS_USER_AGENT = env_str("NEWS_USER_AGENT", "GoldSocial-news/0.1")
+NEWS_USER_AGENT = env_str("NEWS_USER_AGENT", "") or "GoldSocial-news/0.1"
 
 # --- REST -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
