@@ -213,6 +213,22 @@ PRICE_HISTORY_RETENTION_DAYS = env_int("PRICE_HISTORY_RETENTION_DAYS", 30, minim
 PRICE_HISTORY_MAX_ROWS = env_int("PRICE_HISTORY_MAX_ROWS", 5000, minimum=1, maximum=100_000)
 MARKET_CLOSED_POLL_SECONDS = env_int("MARKET_CLOSED_POLL_SECONDS", 300, minimum=1)
 
+# --- News (issue 4; docs/news.md) ------------------------------------------------------
+# Feeds are rows (news.NewsSource, edited in the admin); these bound how they are fetched.
+NEWS_FETCH_WORKERS = env_int("NEWS_FETCH_WORKERS", 8, minimum=1, maximum=64)
+NEWS_CONNECT_TIMEOUT = env_float("NEWS_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+NEWS_READ_TIMEOUT = env_float("NEWS_READ_TIMEOUT", 15.0, minimum=0.1)
+NEWS_TOTAL_TIMEOUT = env_float("NEWS_TOTAL_TIMEOUT", 60.0, minimum=0.1)
+NEWS_MAX_FEED_BYTES = env_int("NEWS_MAX_FEED_BYTES", 5 * 1024 * 1024, minimum=1024)
+NEWS_MAX_ENTRIES_PER_FEED = env_int("NEWS_MAX_ENTRIES_PER_FEED", 200, minimum=1)
+NEWS_BACKOFF_BASE_SECONDS = env_int("NEWS_BACKOFF_BASE_SECONDS", 900, minimum=1)
+NEWS_BACKOFF_MAX_SECONDS = env_int("NEWS_BACKOFF_MAX_SECONDS", 6 * 3600, minimum=1)
+NEWS_DISABLE_AFTER_ERRORS = env_int("NEWS_DISABLE_AFTER_ERRORS", 10, minimum=1)
+NEWS_RETENTION_DAYS = env_int("NEWS_RETENTION_DAYS", 30, minimum=1)
+NEWS_CACHE_SECONDS = env_int("NEWS_CACHE_SECONDS", 3600, minimum=1)
+NEWS_PAGE_SIZE = env_int("NEWS_PAGE_SIZE", 20, minimum=1, maximum=100)
+NEWS_USER_AGENT = env_str("NEWS_USER_AGENT", "") or "GoldSocial-news/0.1"
+
 # --- REST -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

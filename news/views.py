@@ -1,0 +1,72 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from news.models import Category
+from news.selectors import PageOutOfRange, article_page
+
+
+class NewsQuerySerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=Category.choices, required=False, allow_blank=True, default="")
+    search = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    page = serializers.IntegerField(required=False, default=1, min_value=1, max_value=10_000)
+
+
+class ArticleSerializer(serializers.Serializer):
+    """Documents the shape; the rows come ready-made from the cache."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.URLField()
+    source = serializers.CharField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices))
+    published_at = serializers.DateTimeField()
+    summary = serializers.CharField(help_text="sanitised HTML")
+
+
+class NewsPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ArticleSerializer(many=True)
+
+
+class NewsListView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("category", enum=Category.values, description="articles in this category"),
+            OpenApiParameter("search", str, description="words in the title or summary (case-insensitive)"),
+            OpenApiParameter("page", int, description="1-based"),
+        ],
+        responses=NewsPageSerializer,
+    )
+    def get(self, request):
+        query = NewsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        search = params["search"].strip()
+        try:
+            page = article_page(category=params["category"], search=search, page=params["page"])
+        except PageOutOfRange as exc:
+            return Response({"page": [str(exc)]}, status=404)
+
+        def link(number):
+            url = request.build_absolute_uri()
+            query = request.query_params.copy()
+            query["page"] = str(number)
+            return f"{url.split('?', 1)[0]}?{query.urlencode()}"
+
+        current = params["page"]
+        return Response({
+            "count": page.count,
+            "pages": page.pages,
+            "next": link(current + 1) if current < page.pages else None,
+            "previous": link(current - 1) if current > 1 else None,
+            "results": page.results,
+        })
