@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install clean
+.PHONY: run test demo lint install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,16 @@ install: $(STAMP)
 run: $(STAMP) .env
 	$(BIN)/python manage.py preflight
 	$(BIN)/python manage.py migrate --noinput
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	@# -e /dev/null: Django reads .env itself, where the environment wins (honcho's .env would win).
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -e /dev/null -f Procfile
+
+## make demo: like run, offline: simulated prices, sample feeds served locally, sample data.
+DEMO_ENV := DEMO_MODE=true DEBUG=true DATABASE_URL=sqlite:///demo.sqlite3 MARKET_DATA_PROVIDERS=simulated
+demo: $(STAMP)
+	$(DEMO_ENV) $(BIN)/python manage.py preflight
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEMO_ENV) $(BIN)/python manage.py demo_seed
+	$(DEMO_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -e /dev/null -f Procfile.demo
 
 ## make test: lint, migrations in step with the models, the whole test suite.
 test: $(STAMP)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "markets",
     "news",
     "predictions",
+    "demo",
 ]
 
 MIDDLEWARE = [
