@@ -1,0 +1,167 @@
+"""WebSocket consumers: thin adapters that join groups and relay what goldsocial.broadcast sends.
+
+Every broadcast arrives as {"type": "relay", "event": <original type>, "frame": <JSON text>}:
+the JSON is encoded once by the sender, so relaying costs no encoding per client. Bad input
+gets an error frame {"type": "error", "code": ..., "message": ...} and, on connect, a close
+code in the 4400 range (see docs/realtime.md).
+"""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from realtime import snapshot
+from realtime.query import QueryError, prediction_id_parse, query_parse, symbols_parse
+
+logger = logging.getLogger(__name__)
+
+CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHENTICATED = 4401
+# Frames from clients are tiny (a ping); anything bigger is a mistake or an attack.
+MAX_CLIENT_FRAME = 1024
+
+
+def _error(code: str, message: str) -> str:
+    return json.dumps({"type": "error", "code": code, "message": message})
+
+
+class RelayConsumer(AsyncWebsocketConsumer):
+    """Base: groups joined after validation, relayed frames, client frames answered, never a traceback."""
+
+    async def websocket_connect(self, message):
+        # Groups are joined in connect(), after the query string is validated, not before.
+        await self.connect()
+
+    async def connect(self):
+        try:
+            groups = await self.groups_for_scope()
+        except QueryError as exc:
+            await self.refuse(CLOSE_BAD_REQUEST, exc.code, exc.message)
+            return
+        if groups is None:
+            return
+        self.joined = groups
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.on_accepted()
+
+    async def groups_for_scope(self) -> list[str] | None:
+        raise NotImplementedError
+
+    async def on_accepted(self):
+        pass
+
+    async def refuse(self, close_code: int, code: str, message: str):
+        # Accept first: a close before the handshake reaches the client as a bare HTTP 403,
+        # while after it the client sees our close code and the error frame explaining it.
+        await self.accept()
+        await self.send(text_data=_error(code, message))
+        await self.close(code=close_code)
+
+    async def disconnect(self, code):
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def dispatch(self, message):
+        # Channels' dispatch runs close_old_connections() in a thread before every handler:
+        # one thread hop per client per broadcast, the largest per-client cost under fan-out.
+        # These consumers touch the database only through database_sync_to_async, which
+        # cleans up itself, so relayed messages skip it.
+        if message["type"] == "relay":
+            await self.relay(message)
+        else:
+            await super().dispatch(message)
+
+    async def relay(self, message):
+        await self.base_send({"type": "websocket.send", "text": message["frame"]})
+
+    async def receive(self, text_data=None, bytes_data=None):
+        # These sockets are server-to-client; a client may only ping (keep-alive through
+        # proxies that close idle connections). Anything else is answered, never fatal.
+        if text_data is None or len(text_data) > MAX_CLIENT_FRAME:
+            await self.send(text_data=_error("bad_message", 'send only text frames such as {"type": "ping"}'))
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            content = None
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send(text_data='{"type": "pong"}')
+            return
+        await self.send(text_data=_error(
+            "bad_message", 'this socket only sends; the one message it accepts is {"type": "ping"}'))
+
+
+class PricesConsumer(RelayConsumer):
+    """/ws/prices/[?symbols=XAUUSD,BTCUSD]: a snapshot on connect, then every price.update."""
+
+    symbols: list[str] | None = None
+
+    async def groups_for_scope(self):
+        params = query_parse(self.scope.get("query_string", b""), allowed={"symbols"})
+        if "symbols" in params:
+            self.symbols = symbols_parse(params["symbols"], known=settings.MARKET_SYMBOLS)
+        return ["prices"]
+
+    async def on_accepted(self):
+        prices = await database_sync_to_async(snapshot.prices_snapshot)(now=timezone.now(), symbols=self.symbols)
+        await self.send(text_data=json.dumps({"type": "price.snapshot", "prices": prices}))
+
+    async def relay(self, message):
+        if self.symbols is None:
+            await super().relay(message)
+            return
+        event = json.loads(message["frame"])
+        await self.price_update(event)
+
+    async def price_update(self, event):
+        """Also handles a price.update sent to the group without goldsocial.broadcast."""
+        prices = event.get("prices", [])
+        if self.symbols is not None:
+            prices = [item for item in prices if item.get("symbol") in self.symbols]
+            if not prices:
+                return
+        await self.send(text_data=json.dumps({**event, "prices": prices}))
+
+
+class PredictionsConsumer(RelayConsumer):
+    """/ws/predictions/[?id=12]: every prediction.verified, or those of one prediction."""
+
+    async def groups_for_scope(self):
+        params = query_parse(self.scope.get("query_string", b""), allowed={"id"})
+        if "id" in params:
+            return [f"prediction.{prediction_id_parse(params['id'])}"]
+        return ["predictions"]
+
+    async def prediction_verified(self, event):
+        await self.send(text_data=json.dumps(event))
+
+
+class NotificationsConsumer(RelayConsumer):
+    """/ws/notifications/: the signed-in user's personal messages (group user.<id>)."""
+
+    async def groups_for_scope(self):
+        query_parse(self.scope.get("query_string", b""), allowed=set())
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            problem = self.scope.get("auth_error") or (
+                "sign in first: send the session cookie or an 'Authorization: Token <key>' header")
+            await self.refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", problem)
+            return None
+        return [f"user.{user.pk}"]
+
+    async def notification(self, event):
+        await self.send(text_data=json.dumps(event))
+
+
+class NotFoundConsumer(RelayConsumer):
+    """Any other /ws/ path: an error frame and 4404 instead of a routing traceback in the log."""
+
+    async def groups_for_scope(self):
+        await self.refuse(4404, "not_found", "no such socket; see /ws/prices/, /ws/predictions/, /ws/notifications/")
+        return None
