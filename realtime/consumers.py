@@ -9,7 +9,9 @@ code in the 4400 range (see docs/realtime.md).
 import json
 import logging
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
@@ -63,19 +65,21 @@ class RelayConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=_error(code, message))
         await self.close(code=close_code)
 
-    async def disconnect(self, code):
+    async def websocket_disconnect(self, message):
+        # As Channels' own, less its close_old_connections() thread hop (see dispatch).
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        raise StopConsumer()
 
     async def dispatch(self, message):
         # Channels' dispatch runs close_old_connections() in a thread before every handler:
         # one thread hop per client per broadcast, the largest per-client cost under fan-out.
         # These consumers touch the database only through database_sync_to_async, which
-        # cleans up itself, so relayed messages skip it.
-        if message["type"] == "relay":
-            await self.relay(message)
-        else:
-            await super().dispatch(message)
+        # closes old connections itself, so dispatch goes straight to the handler.
+        handler = self.relay if message["type"] == "relay" else getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def relay(self, message):
         await self.base_send({"type": "websocket.send", "text": message["frame"]})

@@ -16,8 +16,11 @@ def in_memory_layer(settings):
 
 
 @pytest.fixture
-def snapshot_calls(monkeypatch):
-    """Replaces our own snapshot seam (realtime.snapshot.prices_snapshot), recording its calls."""
+def snapshot_calls(monkeypatch, db):
+    """Replaces our own snapshot seam (realtime.snapshot.prices_snapshot), recording its calls.
+
+    `db`: the seam runs in database_sync_to_async, which closes stale connections around it.
+    """
     from realtime import snapshot
 
     calls = []
@@ -53,7 +56,7 @@ async def expect_refusal(path: str, close_code: int, error_code: str, headers=No
     assert frame["message"]
     closed = await comm.receive_output()
     assert closed == {"type": "websocket.close", "code": close_code}
-    await comm.wait()
+    await comm.disconnect(code=close_code)  # the client's half of the closing handshake
     return frame
 
 
