@@ -67,3 +67,17 @@ async def group_send(group: str, message: dict) -> None:
     from goldsocial.broadcast import relay_message
 
     await get_channel_layer().group_send(group, relay_message(message))
+
+
+@pytest.fixture(autouse=True)
+def _close_executor_connections():
+    """Close what database_sync_to_async opened in asgiref's shared thread.
+
+    That thread outlives the test; an open PostgreSQL connection there would stop pytest from
+    dropping the test database.
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
