@@ -17,12 +17,15 @@ from django.conf import settings
 from django.utils import timezone
 
 from realtime import snapshot
+from realtime.fanout import local_groups
 from realtime.query import QueryError, prediction_id_parse, query_parse, symbols_parse
 
 logger = logging.getLogger(__name__)
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
+# As HTTP 503: the channel layer (Redis) cannot be reached; the client should retry later.
+CLOSE_TRY_AGAIN = 1013
 # Frames from clients are tiny (a ping); anything bigger is a mistake or an attack.
 MAX_CLIENT_FRAME = 1024
 
@@ -33,6 +36,13 @@ def _error(code: str, message: str) -> str:
 
 class RelayConsumer(AsyncWebsocketConsumer):
     """Base: groups joined after validation, relayed frames, client frames answered, never a traceback."""
+
+    # No layer channel per socket: realtime.fanout joins each group once per process and
+    # calls dispatch() of the local consumers, so a broadcast is decoded once per process.
+    channel_layer_alias = None
+    joined: list[str] = []
+    # Group messages that arrive before the socket is accepted and its first frame sent.
+    pending: list | None = None
 
     async def websocket_connect(self, message):
         # Groups are joined in connect(), after the query string is validated, not before.
@@ -46,11 +56,21 @@ class RelayConsumer(AsyncWebsocketConsumer):
             return
         if groups is None:
             return
-        self.joined = groups
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.pending = []
+        self.joined = []
+        try:
+            for group in groups:
+                self.joined.append(group)
+                await local_groups().join(group, self)
+        except Exception:
+            logger.exception("joining %s failed", groups)
+            await self.refuse(CLOSE_TRY_AGAIN, "unavailable", "updates are unavailable right now; reconnect later")
+            return
         await self.accept()
         await self.on_accepted()
+        pending, self.pending = self.pending, None
+        for message in pending:
+            await self.dispatch(message)
 
     async def groups_for_scope(self) -> list[str] | None:
         raise NotImplementedError
@@ -67,8 +87,9 @@ class RelayConsumer(AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message):
         # As Channels' own, less its close_old_connections() thread hop (see dispatch).
-        for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        groups = local_groups()
+        for group in self.joined:
+            groups.leave(group, self)
         raise StopConsumer()
 
     async def dispatch(self, message):
@@ -76,6 +97,9 @@ class RelayConsumer(AsyncWebsocketConsumer):
         # one thread hop per client per broadcast, the largest per-client cost under fan-out.
         # These consumers touch the database only through database_sync_to_async, which
         # closes old connections itself, so dispatch goes straight to the handler.
+        if self.pending is not None and not message["type"].startswith("websocket."):
+            self.pending.append(message)
+            return
         handler = self.relay if message["type"] == "relay" else getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

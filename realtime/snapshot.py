@@ -4,6 +4,7 @@ import logging
 from datetime import datetime
 
 logger = logging.getLogger(__name__)
+_warned: list[bool] = []
 
 
 def prices_snapshot(*, now: datetime, symbols: list[str] | None) -> list[dict]:
@@ -16,6 +17,8 @@ def prices_snapshot(*, now: datetime, symbols: list[str] | None) -> list[dict]:
 
     prices_latest = getattr(selectors, "prices_latest", None)
     if prices_latest is None:
-        logger.warning("markets.selectors.prices_latest is missing: sending an empty price snapshot")
+        if not _warned:
+            logger.warning("markets.selectors.prices_latest is missing: sending empty price snapshots")
+            _warned.append(True)
         return []
     return prices_latest(now=now, symbols=symbols)

@@ -97,5 +97,8 @@ async def test_it_refuses_a_malformed_query_with_4400(in_memory_layer, snapshot_
 async def test_it_does_not_join_the_group_when_refusing(in_memory_layer, snapshot_calls):
     from channels.layers import get_channel_layer
 
+    from realtime.fanout import local_groups
+
     await expect_refusal("/ws/prices/?symbols=NOPE", 4400, "unknown_symbol")
+    assert "prices" not in local_groups().members
     assert get_channel_layer().groups.get("prices", {}) == {}

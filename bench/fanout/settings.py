@@ -1,0 +1,17 @@
+"""The project's settings, with the channel layer the benchmark asks for (FANOUT_LAYER=core|pubsub)."""
+
+import os
+
+from goldsocial.settings import *  # noqa: F403
+from goldsocial.settings import REDIS_URL
+
+if os.environ.get("FANOUT_LAYER") == "core":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # NOTES.md: with redis-py 8 the pool's cap of 100 connections and a socket timeout
+            # equal to the layer's own 5 s wait killed consumers under load.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 20000, "socket_timeout": None}],
+                       "prefix": "fanout", "capacity": 100},
+        }
+    }
