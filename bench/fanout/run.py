@@ -33,22 +33,24 @@ PRICES = [
 ]
 UPDATE = {"type": "price.update", "prices": PRICES}
 
-# name -> (server kind, environment, uvicorn options)
+# name -> (server kind, environment, uvicorn options). Every client offers permessage-deflate,
+# as browsers do, so the server's compression setting decides.
+SANSIO = ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
 CONFIGS = {
-    "stock": ("uvicorn", {"FANOUT_CONSUMER": "stock"}, ["--ws", "websockets"]),
-    "stock-deflate": ("uvicorn", {"FANOUT_CONSUMER": "stock"}, ["--ws", "websockets"]),
-    "ours": ("uvicorn", {"FANOUT_CONSUMER": "ours"}, ["--ws", "websockets", "--ws-per-message-deflate", "false"]),
-    "ours-gc": ("uvicorn", {"FANOUT_CONSUMER": "ours", "FANOUT_GC": "freeze"},
-                ["--ws", "websockets", "--ws-per-message-deflate", "false"]),
-    "ours-gc-sansio": ("uvicorn", {"FANOUT_CONSUMER": "ours", "FANOUT_GC": "freeze"},
-                       ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]),
-    "ours-core-layer": ("uvicorn", {"FANOUT_CONSUMER": "ours", "FANOUT_GC": "freeze", "FANOUT_LAYER": "core"},
-                        ["--ws", "websockets", "--ws-per-message-deflate", "false"]),
+    # What a Channels tutorial gives: a group per consumer, send_json per client, uvicorn defaults.
+    "stock": ("uvicorn", {"FANOUT_CONSUMER": "stock"}, []),
+    # realtime.consumers + realtime.fanout, on uvicorn's legacy websockets protocol, no compression.
+    "ours-legacy-ws": ("uvicorn", {}, ["--ws", "websockets", "--ws-per-message-deflate", "false"]),
+    # The same on uvicorn's sans-I/O websockets protocol: what the Procfile should run.
+    "ours": ("uvicorn", {}, SANSIO),
+    "ours-gc": ("uvicorn", {"FANOUT_GC": "freeze"}, SANSIO),
+    "ours-core-layer": ("uvicorn", {"FANOUT_LAYER": "core"}, SANSIO),
+    "ours-deflate": ("uvicorn", {}, ["--ws", "websockets-sansio"]),
+    # Daphne (Twisted/autobahn) serving the same application; bench/asgi_server compares servers.
+    "ours-daphne": ("daphne", {}, []),
     "bare": ("bare", {}, []),
     "bare-deflate": ("bare", {"DEFLATE": "1"}, []),
 }
-# Clients offer permessage-deflate (as browsers do) in these runs, so the server's setting matters.
-CLIENT_DEFLATE = {"stock-deflate", "bare-deflate", "ours", "ours-gc", "ours-gc-sansio", "ours-core-layer"}
 
 
 def free_port() -> int:
@@ -90,6 +92,9 @@ def start_server(name: str, port: int, redis_url: str, bare_channel: str):
     if kind == "bare":
         cmd = [PYTHON, "-m", "bench.fanout.bare_server", str(port), redis_url, bare_channel,
                extra_env.get("DEFLATE", "0")]
+    elif kind == "daphne":
+        cmd = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--websocket_timeout", "-1",
+               "bench.fanout.asgi:application"]
     else:
         cmd = [PYTHON, "-m", "uvicorn", "bench.fanout.asgi:application", "--host", "127.0.0.1",
                "--port", str(port), "--lifespan", "off", "--no-access-log", "--log-level", "warning",
@@ -112,16 +117,18 @@ class Publisher:
             self.channel = bare_channel
             return
         os.environ["REDIS_URL"] = redis_url
-        os.environ["FANOUT_LAYER"] = CONFIGS[name][1].get("FANOUT_LAYER", "")
-        import django
-
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.fanout.settings")
         os.environ.setdefault("DEBUG", "true")
+        import django
+
         django.setup()
         from channels.layers import channel_layers
+        from django.conf import settings
 
+        from bench.fanout.settings import CORE_LAYERS, PUBSUB_LAYERS
         from goldsocial.broadcast import relay_message
 
+        settings.CHANNEL_LAYERS = CORE_LAYERS if CONFIGS[name][1].get("FANOUT_LAYER") == "core" else PUBSUB_LAYERS
         channel_layers.backends.clear()
         self.stock = CONFIGS[name][1].get("FANOUT_CONSUMER") == "stock"
         self.relay_message = relay_message
@@ -156,7 +163,7 @@ def run_one(name: str, clients: int, broadcasts: int, interval: float, processes
         for share in shares:
             parent, child = ctx.Pipe()
             worker = ctx.Process(target=client_module.main, args=(
-                CLIENT_CORE, "127.0.0.1", port, "/ws/prices/", share, name in CLIENT_DEFLATE, broadcasts, done,
+                CLIENT_CORE, "127.0.0.1", port, "/ws/prices/", share, True, broadcasts, done,
                 child))
             worker.start()
             pipes.append(parent)
@@ -170,13 +177,19 @@ def run_one(name: str, clients: int, broadcasts: int, interval: float, processes
         time.sleep(1.0)
         rss_after = rss_bytes(server.pid)
         publisher = Publisher(name, redis_url, bare_channel)
-        sent_at, cpu = [], []
+        sent_at = []
+        cpu_start = cpu_seconds(server.pid)
         for _ in range(broadcasts):
-            c0 = cpu_seconds(server.pid)
             sent_at.append(time.time())
             publisher.send(UPDATE)
             time.sleep(interval)
-            cpu.append(cpu_seconds(server.pid) - c0)
+        # A saturated server is still sending: wait until it is idle before counting losses.
+        for _ in range(60):
+            before = cpu_seconds(server.pid)
+            time.sleep(0.5)
+            if cpu_seconds(server.pid) - before < 0.02:
+                break
+        cpu_total = cpu_seconds(server.pid) - cpu_start
         done.set()
         reports = [pipe.recv() for pipe in pipes]
         for worker in workers:
@@ -200,7 +213,7 @@ def run_one(name: str, clients: int, broadcasts: int, interval: float, processes
     p99 = statistics.median(p[1] for p in per_broadcast) if per_broadcast else float("nan")
     worst_p99 = max(p[1] for p in per_broadcast) if per_broadcast else float("nan")
     worst = max(p[2] for p in per_broadcast) if per_broadcast else float("nan")
-    cpu_per = statistics.median(cpu)
+    cpu_per = cpu_total / broadcasts
     mem = (rss_after - rss_before) / max(connected, 1)
     print(f"{name:18} {clients:6} conn={connected:6} ({connect_s:5.1f}s)  p50={p50 * 1000:7.1f}ms  "
           f"p99={p99 * 1000:7.1f}ms (worst {worst_p99 * 1000:7.1f})  max={worst * 1000:7.1f}ms  lost={lost:5}  "

@@ -3,15 +3,17 @@
 import os
 
 from goldsocial.settings import *  # noqa: F403
-from goldsocial.settings import REDIS_URL
+from goldsocial.settings import CHANNEL_LAYERS, REDIS_URL
 
-if os.environ.get("FANOUT_LAYER") == "core":
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # NOTES.md: with redis-py 8 the pool's cap of 100 connections and a socket timeout
-            # equal to the layer's own 5 s wait killed consumers under load.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 20000, "socket_timeout": None}],
-                       "prefix": "fanout", "capacity": 100},
-        }
+PUBSUB_LAYERS = CHANNEL_LAYERS
+CORE_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # NOTES.md: with redis-py 8 the pool's cap of 100 connections and a socket timeout
+        # equal to the layer's own 5 s wait killed consumers under load.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 1000, "socket_timeout": None}],
+                   "prefix": "fanout"},
     }
+}
+if os.environ.get("FANOUT_LAYER") == "core":
+    CHANNEL_LAYERS = CORE_LAYERS
