@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from goldsocial.routing import websocket_urlpatterns  # noqa: E402
+from realtime.gc import gc_tune_for_sockets  # noqa: E402
 from realtime.origin import origin_checked  # noqa: E402
 
 application = ProtocolTypeRouter({
@@ -18,3 +19,5 @@ application = ProtocolTypeRouter({
     # Origin against ALLOWED_HOSTS; sockets without Origin (apps, not browsers) pass.
     "websocket": origin_checked(URLRouter(websocket_urlpatterns)),
 })
+
+gc_tune_for_sockets()

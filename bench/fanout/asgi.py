@@ -5,7 +5,6 @@ stock: what a Channels tutorial writes (AsyncJsonWebsocketConsumer, a `groups` l
 moves everything alive after start-up out of the collector's reach and collects less often.
 """
 
-import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.fanout.settings")
@@ -19,6 +18,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from realtime.consumers import PricesConsumer  # noqa: E402
+from realtime.gc import gc_tune_for_sockets  # noqa: E402
 
 
 class StockPricesConsumer(AsyncJsonWebsocketConsumer):
@@ -41,6 +41,4 @@ application = ProtocolTypeRouter({
 })
 
 if os.environ.get("FANOUT_GC") == "freeze":
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
+    gc_tune_for_sockets()

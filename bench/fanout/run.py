@@ -93,7 +93,7 @@ def start_server(name: str, port: int, redis_url: str, bare_channel: str):
         cmd = [PYTHON, "-m", "bench.fanout.bare_server", str(port), redis_url, bare_channel,
                extra_env.get("DEFLATE", "0")]
     elif kind == "daphne":
-        cmd = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--websocket_timeout", "-1",
+        cmd = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--websocket_timeout", "-1", "-v", "0",
                "bench.fanout.asgi:application"]
     else:
         cmd = [PYTHON, "-m", "uvicorn", "bench.fanout.asgi:application", "--host", "127.0.0.1",
