@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from realtime import snapshot
+from realtime import metrics, snapshot
 from realtime.fanout import local_groups
 from realtime.query import QueryError, prediction_id_parse, query_parse, symbols_parse
 
@@ -43,6 +43,8 @@ class RelayConsumer(AsyncWebsocketConsumer):
     joined: list[str] = []
     # Group messages that arrive before the socket is accepted and its first frame sent.
     pending: list | None = None
+    kind = "other"  # the label of the open-sockets metric
+    counted = False
 
     async def websocket_connect(self, message):
         # Groups are joined in connect(), after the query string is validated, not before.
@@ -67,6 +69,8 @@ class RelayConsumer(AsyncWebsocketConsumer):
             await self.refuse(CLOSE_TRY_AGAIN, "unavailable", "updates are unavailable right now; reconnect later")
             return
         await self.accept()
+        self.counted = True
+        metrics.socket_opened(self.kind)
         await self.on_accepted()
         pending, self.pending = self.pending, None
         for message in pending:
@@ -90,6 +94,8 @@ class RelayConsumer(AsyncWebsocketConsumer):
         groups = local_groups()
         for group in self.joined:
             groups.leave(group, self)
+        if self.counted:
+            metrics.socket_closed(self.kind)
         raise StopConsumer()
 
     async def dispatch(self, message):
@@ -128,6 +134,7 @@ class RelayConsumer(AsyncWebsocketConsumer):
 class PricesConsumer(RelayConsumer):
     """/ws/prices/[?symbols=XAUUSD,BTCUSD]: a snapshot on connect, then every price.update."""
 
+    kind = "prices"
     symbols: list[str] | None = None
 
     async def groups_for_scope(self):
@@ -160,6 +167,8 @@ class PricesConsumer(RelayConsumer):
 class PredictionsConsumer(RelayConsumer):
     """/ws/predictions/[?id=12]: every prediction.verified, or those of one prediction."""
 
+    kind = "predictions"
+
     async def groups_for_scope(self):
         params = query_parse(self.scope.get("query_string", b""), allowed={"id"})
         if "id" in params:
@@ -172,6 +181,8 @@ class PredictionsConsumer(RelayConsumer):
 
 class NotificationsConsumer(RelayConsumer):
     """/ws/notifications/: the signed-in user's personal messages (group user.<id>)."""
+
+    kind = "notifications"
 
     async def groups_for_scope(self):
         query_parse(self.scope.get("query_string", b""), allowed=set())
