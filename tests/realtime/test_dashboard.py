@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ from tests.conftest import require_service
 from tests.realtime.server import ROOT, uvicorn_server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def send_from_thread(group: str, message: dict) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(broadcast_now, group, message).result()
 
 
 @pytest.mark.django_db
@@ -53,7 +59,8 @@ def test_it_shows_prices_changing_in_a_real_browser(browser, redis_url):
         page.wait_for_selector('body[data-prices="live"]', timeout=10_000)
         cell = page.locator('#prices tr[data-symbol="XAUUSD"] .price')
         for price in (2650.25, 2651.75):
-            broadcast_now("prices", {"type": "price.update", "prices": [
+            # From another thread, as a job would: Playwright runs an event loop in this one.
+            send_from_thread("prices", {"type": "price.update", "prices": [
                 {"symbol": "XAUUSD", "bid": price - 0.2, "ask": price + 0.2, "price": price, "stale": False,
                  "timestamp": "2026-11-29T09:00:05.012Z", "source": "swissquote", "age_seconds": 0.3}]})
             page.wait_for_function(
