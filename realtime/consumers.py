@@ -26,6 +26,7 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 # As HTTP 503: the channel layer (Redis) cannot be reached; the client should retry later.
 CLOSE_TRY_AGAIN = 1013
+CLOSE_SERVER_ERROR = 1011
 # Frames from clients are tiny (a ping); anything bigger is a mistake or an attack.
 MAX_CLIENT_FRAME = 1024
 
@@ -71,7 +72,13 @@ class RelayConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.counted = True
         metrics.socket_opened(self.kind)
-        await self.on_accepted()
+        try:
+            await self.on_accepted()
+        except Exception:
+            logger.exception("%s: the first frame failed", self.scope.get("path"))
+            await self.send(text_data=_error("unavailable", "the server could not read the data; reconnect later"))
+            await self.close(code=CLOSE_SERVER_ERROR)
+            return
         pending, self.pending = self.pending, None
         for message in pending:
             await self.dispatch(message)
@@ -151,17 +158,24 @@ class PricesConsumer(RelayConsumer):
         if self.symbols is None:
             await super().relay(message)
             return
-        event = json.loads(message["frame"])
-        await self.price_update(event)
+        # realtime.fanout hands the same message to every socket of this process: the frame
+        # for one symbol filter is built once per broadcast, not once per socket.
+        frames = message.setdefault("filtered", {})
+        key = tuple(self.symbols)
+        if key not in frames:
+            frames[key] = self._filtered_frame(json.loads(message["frame"]))
+        if frames[key] is not None:
+            await self.base_send({"type": "websocket.send", "text": frames[key]})
+
+    def _filtered_frame(self, event: dict) -> str | None:
+        prices = [item for item in event.get("prices", []) if item.get("symbol") in self.symbols]
+        return json.dumps({**event, "prices": prices}) if prices else None
 
     async def price_update(self, event):
-        """Also handles a price.update sent to the group without goldsocial.broadcast."""
-        prices = event.get("prices", [])
-        if self.symbols is not None:
-            prices = [item for item in prices if item.get("symbol") in self.symbols]
-            if not prices:
-                return
-        await self.send(text_data=json.dumps({**event, "prices": prices}))
+        """A price.update sent to the group without goldsocial.broadcast."""
+        frame = json.dumps(event) if self.symbols is None else self._filtered_frame(event)
+        if frame is not None:
+            await self.send(text_data=frame)
 
 
 class PredictionsConsumer(RelayConsumer):

@@ -102,3 +102,32 @@ async def test_it_does_not_join_the_group_when_refusing(in_memory_layer, snapsho
     await expect_refusal("/ws/prices/?symbols=NOPE", 4400, "unknown_symbol")
     assert "prices" not in local_groups().members
     assert get_channel_layer().groups.get("prices", {}) == {}
+
+
+async def test_it_builds_a_filtered_frame_once_per_broadcast_for_sockets_with_the_same_filter(
+        in_memory_layer, snapshot_calls, monkeypatch):
+    from realtime import consumers
+
+    built = []
+    original = consumers.PricesConsumer._filtered_frame
+    monkeypatch.setattr(consumers.PricesConsumer, "_filtered_frame",
+                        lambda self, event: built.append(1) or original(self, event))
+    clients = [await connect("/ws/prices/?symbols=BTCUSD") for _ in range(3)]
+    for comm in clients:
+        await comm.receive_from()
+    await group_send("prices", UPDATE)
+    for comm in clients:
+        frame = json.loads(await comm.receive_from())
+        assert [item["symbol"] for item in frame["prices"]] == ["BTCUSD"]
+        await comm.disconnect()
+    assert len(built) == 1
+
+
+async def test_it_closes_with_1011_when_the_snapshot_cannot_be_read(in_memory_layer, monkeypatch, db):
+    from realtime import snapshot
+
+    def broken(*, now, symbols):
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr(snapshot, "prices_snapshot", broken)
+    await expect_refusal("/ws/prices/", 1011, "unavailable")
