@@ -24,6 +24,10 @@ def start_eagerly(coro) -> asyncio.Task | None:
         yielded = coro.send(None)
     except StopIteration:
         return None
+    except OSError:
+        # The client has gone (uvicorn's ClientDisconnected); its websocket.disconnect,
+        # already on its way, removes it from its groups.
+        return None
     except Exception:
         logger.exception("relaying to a socket failed")
         return None
@@ -55,7 +59,7 @@ def _resume(coro, yielded):
 
 
 def _log_failure(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:
+    if not task.cancelled() and task.exception() is not None and not isinstance(task.exception(), OSError):
         logger.error("relaying to a socket failed", exc_info=task.exception())
 
 

@@ -109,3 +109,16 @@ async def test_it_passes_a_failure_after_waiting_to_the_task_and_cancellation_in
     with pytest.raises(asyncio.CancelledError):
         await task
     assert cleaned == [True]
+
+
+async def test_it_ignores_a_send_to_a_client_that_has_gone(caplog):
+    async def gone():
+        raise ConnectionResetError("client disconnected")
+
+    async def broken():
+        raise KeyError("a bug")
+
+    assert start_eagerly(gone()) is None
+    assert "relaying" not in caplog.text
+    assert start_eagerly(broken()) is None
+    assert "relaying to a socket failed" in caplog.text
