@@ -31,6 +31,9 @@ CLOSE_SERVER_ERROR = 1011
 MAX_CLIENT_FRAME = 1024
 
 
+_unknown_types: set[str] = set()
+
+
 def _error(code: str, message: str) -> str:
     return json.dumps({"type": "error", "code": code, "message": message})
 
@@ -67,6 +70,7 @@ class RelayConsumer(AsyncWebsocketConsumer):
                 await local_groups().join(group, self)
         except Exception:
             logger.exception("joining %s failed", groups)
+            self.leave_groups()
             await self.refuse(CLOSE_TRY_AGAIN, "unavailable", "updates are unavailable right now; reconnect later")
             return
         await self.accept()
@@ -76,6 +80,7 @@ class RelayConsumer(AsyncWebsocketConsumer):
             await self.on_accepted()
         except Exception:
             logger.exception("%s: the first frame failed", self.scope.get("path"))
+            self.leave_groups()
             await self.send(text_data=_error("unavailable", "the server could not read the data; reconnect later"))
             await self.close(code=CLOSE_SERVER_ERROR)
             return
@@ -96,11 +101,15 @@ class RelayConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=_error(code, message))
         await self.close(code=close_code)
 
-    async def websocket_disconnect(self, message):
-        # As Channels' own, less its close_old_connections() thread hop (see dispatch).
+    def leave_groups(self):
         groups = local_groups()
         for group in self.joined:
             groups.leave(group, self)
+        self.joined = []
+
+    async def websocket_disconnect(self, message):
+        # As Channels' own, less its close_old_connections() thread hop (see dispatch).
+        self.leave_groups()
         if self.counted:
             metrics.socket_closed(self.kind)
         raise StopConsumer()
@@ -115,7 +124,12 @@ class RelayConsumer(AsyncWebsocketConsumer):
             return
         handler = self.relay if message["type"] == "relay" else getattr(self, get_handler_name(message), None)
         if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
+            # A message this socket has no use for (sent to its group by other code): dropped,
+            # and said once per type and process rather than once per socket.
+            if message["type"] not in _unknown_types:
+                _unknown_types.add(message["type"])
+                logger.warning("%s: no handler for message type %r; dropped", type(self).__name__, message["type"])
+            return
         await handler(message)
 
     async def relay(self, message):

@@ -44,3 +44,14 @@ async def test_it_relays_a_verification_sent_without_the_broadcast_helper(in_mem
 ])
 async def test_it_refuses_a_bad_id_with_4400(in_memory_layer, query, code):
     await expect_refusal(f"/ws/predictions/?{query}", 4400, code)
+
+
+async def test_it_drops_a_message_type_it_does_not_know_and_keeps_relaying(in_memory_layer, caplog):
+    from channels.layers import get_channel_layer
+
+    comm = await connect("/ws/predictions/")
+    await get_channel_layer().group_send("predictions", {"type": "prediction.created", "id": 4})
+    await group_send("predictions", verified(4))
+    assert json.loads(await comm.receive_from()) == verified(4)
+    assert "prediction.created" in caplog.text
+    await comm.disconnect()

@@ -131,3 +131,15 @@ async def test_it_closes_with_1011_when_the_snapshot_cannot_be_read(in_memory_la
 
     monkeypatch.setattr(snapshot, "prices_snapshot", broken)
     await expect_refusal("/ws/prices/", 1011, "unavailable")
+
+
+async def test_it_leaves_the_group_when_the_snapshot_fails(in_memory_layer, monkeypatch, db):
+    from realtime import snapshot
+    from realtime.fanout import local_groups
+
+    def broken(*, now, symbols):
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr(snapshot, "prices_snapshot", broken)
+    await expect_refusal("/ws/prices/", 1011, "unavailable")
+    assert "prices" not in local_groups().members
