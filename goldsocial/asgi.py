@@ -9,11 +9,15 @@ os.environ.setdefault("GOLDSOCIAL_DB_POOL", "true")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from goldsocial.routing import websocket_urlpatterns  # noqa: E402
+from realtime.gc import gc_tune_for_sockets  # noqa: E402
+from realtime.origin import origin_checked  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+    # Origin against ALLOWED_HOSTS; sockets without Origin (apps, not browsers) pass.
+    "websocket": origin_checked(URLRouter(websocket_urlpatterns)),
 })
+
+gc_tune_for_sockets()

@@ -3,6 +3,10 @@
 Sent from `transaction.on_commit`, so a client never sees state that was rolled back, and
 the message carries the data itself, so consumers never query the database to relay it.
 Group names: "prices", "predictions", "prediction.<id>", "user.<id>".
+
+On the channel layer the event travels as {"type": "relay", "event": <its type>, "frame":
+<its JSON text>}: encoded once here, so each consumer sends the frame as it is instead of
+encoding it again for every client (realtime/consumers.py).
 """
 
 import json
@@ -18,8 +22,15 @@ logger = logging.getLogger(__name__)
 _captures: list[list] = []
 
 
+def relay_message(message: dict) -> dict:
+    """The channel-layer message carrying `message` as one pre-encoded JSON frame."""
+    return {"type": "relay", "event": message["type"], "frame": json.dumps(message, separators=(",", ":"))}
+
+
 def broadcast_on_commit(group: str, message: dict) -> None:
     """Send `message` (with a "type" such as "price.update") to `group` once the transaction commits."""
+    if not isinstance(message.get("type"), str):
+        raise ValueError(f"a broadcast message needs a string 'type', got {message!r:.200}")
     json.dumps(message)  # fail now, in the caller, on data msgpack/JSON cannot carry
     transaction.on_commit(lambda: broadcast_now(group, message))
 
@@ -30,7 +41,7 @@ def broadcast_now(group: str, message: dict) -> None:
             capture.append((group, message))
         return
     try:
-        async_to_sync(get_channel_layer().group_send)(group, message)
+        async_to_sync(get_channel_layer().group_send)(group, relay_message(message))
     except Exception:
         # Delivery is best effort (clients resync from the snapshot on reconnect); a Redis
         # outage must not fail the job that already committed its work.

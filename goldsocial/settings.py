@@ -6,6 +6,7 @@ start-up with ImproperlyConfigured naming the variable.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "markets",
     "news",
     "predictions",
+    "realtime",
     "demo",
 ]
 
@@ -127,10 +129,18 @@ CACHES = {
         "KEY_PREFIX": "goldsocial",
     }
 }
+
+# --- Channel layer (realtime app; docs/realtime.md) --------------------------------------
+# The PubSub layer: one PUBLISH per broadcast, fanned out inside each server process, and no
+# group expiry, so a socket open for days keeps receiving (the core layer drops group members
+# after group_expiry, 1 day). Chosen by measurement: bench/fanout/layer.py.
+# Redis Pub/Sub channels ignore the database number, so the prefix carries it: two deployments
+# (or two test runs) on one Redis server with different databases must not hear each other.
+_redis_db = urlsplit(REDIS_URL).path.strip("/") or "0"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "goldsocial"},
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"goldsocial.{_redis_db}."},
     }
 }
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/", include("markets.urls")),
     path("api/", include("news.urls")),
     path("api/", include("predictions.urls")),
+    path("", include("realtime.urls")),
 ]

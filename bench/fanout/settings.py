@@ -1,0 +1,22 @@
+"""The project's settings, with the channel layer the benchmark asks for (FANOUT_LAYER=core|pubsub)."""
+
+import os
+
+from goldsocial.settings import *  # noqa: F403
+from goldsocial.settings import CHANNEL_LAYERS, REDIS_URL
+
+# A prefix of its own: a benchmark must not hear (or be heard by) a test run on the same Redis.
+PUBSUB_LAYERS = {"default": {**CHANNEL_LAYERS["default"],
+                             "CONFIG": {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": "fanout-bench."}}}
+CHANNEL_LAYERS = PUBSUB_LAYERS
+CORE_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # NOTES.md: with redis-py 8 the pool's cap of 100 connections and a socket timeout
+        # equal to the layer's own 5 s wait killed consumers under load.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 1000, "socket_timeout": None}],
+                   "prefix": "fanout-bench"},
+    }
+}
+if os.environ.get("FANOUT_LAYER") == "core":
+    CHANNEL_LAYERS = CORE_LAYERS

@@ -1,0 +1,234 @@
+"""WebSocket consumers: thin adapters that join groups and relay what goldsocial.broadcast sends.
+
+Every broadcast arrives as {"type": "relay", "event": <original type>, "frame": <JSON text>}:
+the JSON is encoded once by the sender, so relaying costs no encoding per client. Bad input
+gets an error frame {"type": "error", "code": ..., "message": ...} and, on connect, a close
+code in the 4400 range (see docs/realtime.md).
+"""
+
+import json
+import logging
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from realtime import metrics, snapshot
+from realtime.fanout import local_groups
+from realtime.query import QueryError, prediction_id_parse, query_parse, symbols_parse
+
+logger = logging.getLogger(__name__)
+
+CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHENTICATED = 4401
+# As HTTP 503: the channel layer (Redis) cannot be reached; the client should retry later.
+CLOSE_TRY_AGAIN = 1013
+CLOSE_SERVER_ERROR = 1011
+# Frames from clients are tiny (a ping); anything bigger is a mistake or an attack.
+MAX_CLIENT_FRAME = 1024
+
+
+_unknown_types: set[str] = set()
+
+
+def _error(code: str, message: str) -> str:
+    return json.dumps({"type": "error", "code": code, "message": message})
+
+
+class RelayConsumer(AsyncWebsocketConsumer):
+    """Base: groups joined after validation, relayed frames, client frames answered, never a traceback."""
+
+    # No layer channel per socket: realtime.fanout joins each group once per process and
+    # calls dispatch() of the local consumers, so a broadcast is decoded once per process.
+    channel_layer_alias = None
+    joined: list[str] = []
+    # Group messages that arrive before the socket is accepted and its first frame sent.
+    pending: list | None = None
+    kind = "other"  # the label of the open-sockets metric
+    counted = False
+
+    async def websocket_connect(self, message):
+        # Groups are joined in connect(), after the query string is validated, not before.
+        await self.connect()
+
+    async def connect(self):
+        try:
+            groups = await self.groups_for_scope()
+        except QueryError as exc:
+            await self.refuse(CLOSE_BAD_REQUEST, exc.code, exc.message)
+            return
+        if groups is None:
+            return
+        self.pending = []
+        self.joined = []
+        try:
+            for group in groups:
+                self.joined.append(group)
+                await local_groups().join(group, self)
+        except Exception:
+            logger.exception("joining %s failed", groups)
+            self.leave_groups()
+            await self.refuse(CLOSE_TRY_AGAIN, "unavailable", "updates are unavailable right now; reconnect later")
+            return
+        await self.accept()
+        self.counted = True
+        metrics.socket_opened(self.kind)
+        try:
+            await self.on_accepted()
+        except Exception:
+            logger.exception("%s: the first frame failed", self.scope.get("path"))
+            self.leave_groups()
+            await self.send(text_data=_error("unavailable", "the server could not read the data; reconnect later"))
+            await self.close(code=CLOSE_SERVER_ERROR)
+            return
+        pending, self.pending = self.pending, None
+        for message in pending:
+            await self.dispatch(message)
+
+    async def groups_for_scope(self) -> list[str] | None:
+        raise NotImplementedError
+
+    async def on_accepted(self):
+        pass
+
+    async def refuse(self, close_code: int, code: str, message: str):
+        # Accept first: a close before the handshake reaches the client as a bare HTTP 403,
+        # while after it the client sees our close code and the error frame explaining it.
+        await self.accept()
+        await self.send(text_data=_error(code, message))
+        await self.close(code=close_code)
+
+    def leave_groups(self):
+        groups = local_groups()
+        for group in self.joined:
+            groups.leave(group, self)
+        self.joined = []
+
+    async def websocket_disconnect(self, message):
+        # As Channels' own, less its close_old_connections() thread hop (see dispatch).
+        self.leave_groups()
+        if self.counted:
+            metrics.socket_closed(self.kind)
+        raise StopConsumer()
+
+    async def dispatch(self, message):
+        # Channels' dispatch runs close_old_connections() in a thread before every handler:
+        # one thread hop per client per broadcast, the largest per-client cost under fan-out.
+        # These consumers touch the database only through database_sync_to_async, which
+        # closes old connections itself, so dispatch goes straight to the handler.
+        if self.pending is not None and not message["type"].startswith("websocket."):
+            self.pending.append(message)
+            return
+        handler = self.relay if message["type"] == "relay" else getattr(self, get_handler_name(message), None)
+        if handler is None:
+            # A message this socket has no use for (sent to its group by other code): dropped,
+            # and said once per type and process rather than once per socket.
+            if message["type"] not in _unknown_types:
+                _unknown_types.add(message["type"])
+                logger.warning("%s: no handler for message type %r; dropped", type(self).__name__, message["type"])
+            return
+        await handler(message)
+
+    async def relay(self, message):
+        await self.base_send({"type": "websocket.send", "text": message["frame"]})
+
+    async def receive(self, text_data=None, bytes_data=None):
+        # These sockets are server-to-client; a client may only ping (keep-alive through
+        # proxies that close idle connections). Anything else is answered, never fatal.
+        if text_data is None or len(text_data) > MAX_CLIENT_FRAME:
+            await self.send(text_data=_error("bad_message", 'send only text frames such as {"type": "ping"}'))
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            content = None
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send(text_data='{"type": "pong"}')
+            return
+        await self.send(text_data=_error(
+            "bad_message", 'this socket only sends; the one message it accepts is {"type": "ping"}'))
+
+
+class PricesConsumer(RelayConsumer):
+    """/ws/prices/[?symbols=XAUUSD,BTCUSD]: a snapshot on connect, then every price.update."""
+
+    kind = "prices"
+    symbols: list[str] | None = None
+
+    async def groups_for_scope(self):
+        params = query_parse(self.scope.get("query_string", b""), allowed={"symbols"})
+        if "symbols" in params:
+            self.symbols = symbols_parse(params["symbols"], known=settings.MARKET_SYMBOLS)
+        return ["prices"]
+
+    async def on_accepted(self):
+        prices = await database_sync_to_async(snapshot.prices_snapshot)(now=timezone.now(), symbols=self.symbols)
+        await self.send(text_data=json.dumps({"type": "price.snapshot", "prices": prices}))
+
+    async def relay(self, message):
+        if self.symbols is None:
+            await super().relay(message)
+            return
+        # realtime.fanout hands the same message to every socket of this process: the frame
+        # for one symbol filter is built once per broadcast, not once per socket.
+        frames = message.setdefault("filtered", {})
+        key = tuple(self.symbols)
+        if key not in frames:
+            frames[key] = self._filtered_frame(json.loads(message["frame"]))
+        if frames[key] is not None:
+            await self.base_send({"type": "websocket.send", "text": frames[key]})
+
+    def _filtered_frame(self, event: dict) -> str | None:
+        prices = [item for item in event.get("prices", []) if item.get("symbol") in self.symbols]
+        return json.dumps({**event, "prices": prices}) if prices else None
+
+    async def price_update(self, event):
+        """A price.update sent to the group without goldsocial.broadcast."""
+        frame = json.dumps(event) if self.symbols is None else self._filtered_frame(event)
+        if frame is not None:
+            await self.send(text_data=frame)
+
+
+class PredictionsConsumer(RelayConsumer):
+    """/ws/predictions/[?id=12]: every prediction.verified, or those of one prediction."""
+
+    kind = "predictions"
+
+    async def groups_for_scope(self):
+        params = query_parse(self.scope.get("query_string", b""), allowed={"id"})
+        if "id" in params:
+            return [f"prediction.{prediction_id_parse(params['id'])}"]
+        return ["predictions"]
+
+    async def prediction_verified(self, event):
+        await self.send(text_data=json.dumps(event))
+
+
+class NotificationsConsumer(RelayConsumer):
+    """/ws/notifications/: the signed-in user's personal messages (group user.<id>)."""
+
+    kind = "notifications"
+
+    async def groups_for_scope(self):
+        query_parse(self.scope.get("query_string", b""), allowed=set())
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            problem = self.scope.get("auth_error") or (
+                "sign in first: send the session cookie or an 'Authorization: Token <key>' header")
+            await self.refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", problem)
+            return None
+        return [f"user.{user.pk}"]
+
+    async def notification(self, event):
+        await self.send(text_data=json.dumps(event))
+
+
+class NotFoundConsumer(RelayConsumer):
+    """Any other /ws/ path: an error frame and 4404 instead of a routing traceback in the log."""
+
+    async def groups_for_scope(self):
+        await self.refuse(4404, "not_found", "no such socket; see /ws/prices/, /ws/predictions/, /ws/notifications/")
+        return None

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.fixture
+def in_memory_layer(settings):
+    """Channels' in-memory layer, for behaviour that does not depend on Redis."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+@pytest.fixture
+def snapshot_calls(monkeypatch, db):
+    """Replaces our own snapshot seam (realtime.snapshot.prices_snapshot), recording its calls.
+
+    `db`: the seam runs in database_sync_to_async, which closes stale connections around it.
+    """
+    from realtime import snapshot
+
+    calls = []
+
+    def fake(*, now, symbols):
+        calls.append({"now": now, "symbols": symbols})
+        items = [{"symbol": s, "price": 1.5} for s in ["XAUUSD", "BTCUSD"]]
+        return [item for item in items if symbols is None or item["symbol"] in symbols]
+
+    monkeypatch.setattr(snapshot, "prices_snapshot", fake)
+    return calls
+
+
+def communicator(path: str, headers=None) -> WebsocketCommunicator:
+    from goldsocial.asgi import application
+
+    return WebsocketCommunicator(application, path, headers=headers or [])
+
+
+async def connect(path: str, headers=None) -> WebsocketCommunicator:
+    comm = communicator(path, headers)
+    connected, _ = await comm.connect()
+    assert connected
+    return comm
+
+
+async def expect_refusal(path: str, close_code: int, error_code: str, headers=None) -> dict:
+    """Connects, expects an error frame then a close with `close_code`; returns the frame."""
+    comm = await connect(path, headers)
+    frame = json.loads(await comm.receive_from())
+    assert frame["type"] == "error"
+    assert frame["code"] == error_code
+    assert frame["message"]
+    closed = await comm.receive_output()
+    assert closed == {"type": "websocket.close", "code": close_code}
+    await comm.disconnect(code=close_code)  # the client's half of the closing handshake
+    return frame
+
+
+async def group_send(group: str, message: dict) -> None:
+    """What goldsocial.broadcast sends on the layer, sent from the test's own loop."""
+    from channels.layers import get_channel_layer
+
+    from goldsocial.broadcast import relay_message
+
+    await get_channel_layer().group_send(group, relay_message(message))
+
+
+@pytest.fixture(autouse=True)
+def _close_executor_connections():
+    """Close what database_sync_to_async opened in asgiref's shared thread.
+
+    That thread outlives the test; an open PostgreSQL connection there would stop pytest from
+    dropping the test database.
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()

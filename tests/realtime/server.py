@@ -1,0 +1,64 @@
+"""Start the project's ASGI application under uvicorn, as the Procfile does, on a free port."""
+
+import contextlib
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def procfile_web_options() -> list[str]:
+    """The uvicorn options of the Procfile's web line, so tests run what production runs."""
+    line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
+    words = shlex.split(line.removeprefix("web:"))
+    options, skip = [], False
+    for word in words[2:]:  # after "uvicorn goldsocial.asgi:application"
+        if skip:
+            skip = False
+        elif word in ("--host", "--port"):
+            skip = True
+        else:
+            options.append(word)
+    return options
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def uvicorn_server(*, database_url: str, redis_url: str, extra_env: dict | None = None):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "tests-only",
+           "DEBUG": "false", "ALLOWED_HOSTS": "localhost,127.0.0.1", "SECURE_COOKIES": "false", **(extra_env or {})}
+    cmd = [sys.executable, "-m", "uvicorn", "goldsocial.asgi:application", "--host", "127.0.0.1",
+           "--port", str(port), *procfile_web_options()]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {proc.returncode}: {proc.stdout.read()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("uvicorn did not listen within 30 s") from None
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}", proc
+    finally:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        proc.log = output

@@ -1,0 +1,40 @@
+import pytest
+
+from realtime import metrics
+from tests.realtime.conftest import connect
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_it_counts_open_sockets_per_kind_across_processes(redis_url, snapshot_calls, monkeypatch):
+    import redis
+
+    # Another web process's counts, as it would have written them.
+    redis.Redis.from_url(redis_url).set(f"{metrics.KEY_PREFIX}otherhost:1", '{"prices": 5}', ex=60)
+    before = dict(metrics._open)
+    prices = [await connect("/ws/prices/") for _ in range(2)]
+    follower = await connect("/ws/predictions/?id=3")
+    metrics.counts_publish()
+    counts = metrics.open_sockets()
+    assert counts["prices"] - before.get("prices", 0) == 7
+    assert counts["predictions"] - before.get("predictions", 0) == 1
+    for comm in [*prices, follower]:
+        await comm.disconnect()
+    metrics.counts_publish()
+    assert metrics.open_sockets()["prices"] - before.get("prices", 0) == 5
+
+
+async def test_it_does_not_count_refused_sockets(in_memory_layer, snapshot_calls):
+    from tests.realtime.conftest import expect_refusal
+
+    before = dict(metrics._open)
+    await expect_refusal("/ws/prices/?symbols=NOPE", 4400, "unknown_symbol")
+    assert dict(metrics._open) == before
+
+
+def test_it_exports_the_gauge_on_the_metrics_endpoint(redis_url, client):
+    import redis
+
+    redis.Redis.from_url(redis_url).set(f"{metrics.KEY_PREFIX}host:2", '{"notifications": 3}', ex=60)
+    body = client.get("/metrics").content.decode()
+    assert 'goldsocial_websockets_open{socket="notifications"} 3.0' in body

@@ -1,0 +1,71 @@
+"""What every socket shares: the Origin check, unknown paths, frames sent by clients."""
+
+import json
+
+import pytest
+
+from tests.realtime.conftest import communicator, connect, expect_refusal
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_it_refuses_a_foreign_origin(in_memory_layer, snapshot_calls):
+    comm = communicator("/ws/prices/", headers=[(b"origin", b"https://evil.example")])
+    connected, _ = await comm.connect()
+    assert not connected
+    assert snapshot_calls == []
+
+
+@pytest.mark.parametrize("origin", [b"http://localhost:8000", b"http://127.0.0.1"])
+async def test_it_accepts_an_origin_in_allowed_hosts(in_memory_layer, snapshot_calls, settings, origin):
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    comm = await connect("/ws/prices/", headers=[(b"origin", origin)])
+    await comm.disconnect()
+
+
+async def test_it_refuses_an_origin_once_its_host_leaves_allowed_hosts(in_memory_layer, snapshot_calls, settings):
+    from realtime.origin import origin_checked
+
+    settings.ALLOWED_HOSTS = ["goldsocial.example"]
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+
+    from goldsocial.routing import websocket_urlpatterns
+
+    app = origin_checked(URLRouter(websocket_urlpatterns))
+    comm = WebsocketCommunicator(app, "/ws/prices/", headers=[(b"origin", b"http://localhost")])
+    assert (await comm.connect())[0] is False
+    comm = WebsocketCommunicator(app, "/ws/prices/", headers=[(b"origin", b"https://goldsocial.example")])
+    assert (await comm.connect())[0] is True
+    await comm.disconnect()
+
+
+async def test_it_accepts_a_socket_without_origin(in_memory_layer, snapshot_calls):
+    comm = await connect("/ws/prices/")
+    await comm.disconnect()
+
+
+async def test_it_closes_an_unknown_path_with_4404(in_memory_layer):
+    await expect_refusal("/ws/nothing-here/", 4404, "not_found")
+
+
+async def test_it_answers_a_ping(in_memory_layer):
+    comm = await connect("/ws/predictions/")
+    await comm.send_to(text_data='{"type": "ping"}')
+    assert json.loads(await comm.receive_from()) == {"type": "pong"}
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("frame", [
+    {"text_data": "not json"}, {"text_data": "[1, 2]"}, {"text_data": '{"type": "subscribe"}'},
+    {"text_data": '{"type": "ping", "pad": "' + "x" * 2000 + '"}'}, {"bytes_data": b"\x00\x01"},
+])
+async def test_it_answers_a_bad_client_frame_with_an_error_and_stays_open(in_memory_layer, frame):
+    comm = await connect("/ws/predictions/")
+    await comm.send_to(**frame)
+    error = json.loads(await comm.receive_from())
+    assert error["type"] == "error"
+    assert error["code"] == "bad_message"
+    await comm.send_to(text_data='{"type": "ping"}')
+    assert json.loads(await comm.receive_from()) == {"type": "pong"}
+    await comm.disconnect()
