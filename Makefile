@@ -35,6 +35,7 @@ demo: $(STAMP)
 
 ## make test: lint, migrations in step with the models, the whole test suite.
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || echo "note: no chromium; the dashboard browser test skips locally (apt-get install chromium), fails in CI"
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
