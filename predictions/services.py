@@ -108,6 +108,7 @@ def prediction_create(*, creator, symbol: str, question: str, verify_time: datet
         if verification == Prediction.Verification.AUTO and not check.errors:
             warnings = check.warnings
 
+    errors = defaultdict(list, {field_: messages for field_, messages in errors.items() if messages})
     tick = None
     if "symbol" not in errors:
         tick = tick_at_or_before(symbol=symbol, at=now, max_age=_staleness())
