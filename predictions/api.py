@@ -154,7 +154,7 @@ class StatsOut(serializers.ModelSerializer):
 
     def get_accuracy(self, stats) -> float:
         # An unsaved row (no counted call yet) has no generated value.
-        accuracy = stats.accuracy if stats.pk and stats.accuracy is not None else 0.0
+        accuracy = 0.0 if stats._state.adding else stats.accuracy
         return round(accuracy, 2)
 
 
