@@ -34,7 +34,8 @@ def test_it_matches_exactly_one_seed_option_at_the_boundaries(value, expected):
 
 @pytest.mark.parametrize("text", [
     "PRICE_CHANGE_PERCENT >= 1", "price_change_percent>=1", "(price_change_percent >= 1)",
-    "price_change_percent >= 1 and not price_change_percent > 5", "Price_Change_Percent >= +1.0 Or price_change_percent == -7",
+    "price_change_percent >= 1 and not price_change_percent > 5",
+    "Price_Change_Percent >= +1.0 Or price_change_percent == -7",
 ])
 def test_it_accepts_keywords_and_the_variable_in_any_case(text):
     assert matches(text, "1")
