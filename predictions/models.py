@@ -116,7 +116,9 @@ class UserStats(models.Model):
 
     class Meta:
         verbose_name_plural = "user stats"
-        indexes = [models.Index(fields=["-correct", "-accuracy"], name="userstats_leaderboard")]
+        # No index on the leaderboard order: the verifier rewrites these counts for every voter,
+        # and with no indexed column changing PostgreSQL can update rows in place (HOT). The
+        # leaderboard is a top-N sort of one narrow table instead.
 
     def __str__(self):
         return f"{self.user_id}: {self.correct}/{self.predictions_counted}"
@@ -158,9 +160,13 @@ class Notification(models.Model):
         VOTE_RESULT = "vote_result"
         CORRECTION = "correction"
 
+    # No database-level foreign keys: the verifier inserts a row per voter in one statement, and
+    # PostgreSQL's per-row constraint triggers cost more than the insert itself (measured in
+    # bench/verify). Deleting a user or prediction still cascades here, through the ORM.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications",
-                             db_index=False)
-    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+", db_index=False)
+                             db_index=False, db_constraint=False)
+    prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="+", db_index=False,
+                                   db_constraint=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     # The vote's result when the notification was made (null: the prediction was void).
     is_correct = models.BooleanField(null=True, blank=True)

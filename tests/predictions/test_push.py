@@ -130,3 +130,19 @@ def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, httpserver, bro
     assert "Web Push disabled: set VAPID_PRIVATE_KEY" in caplog.text
     assert httpserver.log == []
     assert [g for g, _ in broadcasts if g.startswith("user.")] == [f"user.{bob.pk}"]  # the WebSocket still gets it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_through_a_django_q_task_by_default(alice, bob, settings, monkeypatch, broadcasts):
+    from django_q.conf import Conf
+
+    settings.PREDICTION_NOTIFY_DELIVERY = "async"
+    monkeypatch.setattr(Conf, "SYNC", True)  # run the enqueued task here instead of in a cluster
+    prediction = make_prediction(alice)
+    vote(bob, prediction, "A")
+    add_tick(mid="2020", at=NOW + HOUR)
+
+    verify(NOW + HOUR + timedelta(minutes=1))
+
+    assert Notification.objects.get().delivered_at is not None
+    assert f"user.{bob.pk}" in [group for group, _ in broadcasts]
