@@ -279,8 +279,12 @@ def stats_recompute_voters(*, prediction_id: int, now: datetime) -> None:
         )
 
 
-def _votes_mark(*, correct_options: dict[int, int]) -> int:
-    """Mark every vote on these predictions (prediction id -> correct option id): one UPDATE."""
+def _votes_mark(*, correct_options: dict[int, int], notify: str | None = None, now: datetime | None = None) -> int:
+    """Mark every vote on these predictions (prediction id -> correct option id): one UPDATE.
+
+    With `notify` (a Notification kind), also one notification per marked vote: on PostgreSQL
+    in the same statement, from the UPDATE's RETURNING rows, so the votes are read once.
+    """
     if not correct_options:
         return 0
     vote = _table(Vote)
@@ -288,17 +292,27 @@ def _votes_mark(*, correct_options: dict[int, int]) -> int:
         if connection.vendor == "postgresql":
             # A join on (prediction, correct option) pairs, not `option_id = ANY(array)`: a bound
             # array is searched linearly for every vote (measured: 3x slower at 2,000 ids).
+            update = (f"UPDATE {vote} SET is_correct = ({vote}.option_id = c.option_id) "  # noqa: S608
+                      f"FROM unnest(%s::bigint[], %s::bigint[]) AS c(prediction_id, option_id) "
+                      f"WHERE {vote}.prediction_id = c.prediction_id")
+            params = [list(correct_options), list(correct_options.values())]
+            if notify is None:
+                cursor.execute(update, params)
+                return cursor.rowcount
             cursor.execute(
-                f"UPDATE {vote} SET is_correct = ({vote}.option_id = c.option_id) "  # noqa: S608
-                f"FROM unnest(%s::bigint[], %s::bigint[]) AS c(prediction_id, option_id) "
-                f"WHERE {vote}.prediction_id = c.prediction_id",
-                [list(correct_options), list(correct_options.values())])
-        else:
-            in_batch, params = _any("prediction_id", correct_options)
-            correct, correct_params = _any("option_id", correct_options.values())
-            cursor.execute(f"UPDATE {vote} SET is_correct = ({correct}) WHERE {in_batch}",  # noqa: S608
-                           [*correct_params, *params])
-        return cursor.rowcount
+                f"WITH marked AS ({update} RETURNING {vote}.user_id, {vote}.prediction_id, {vote}.is_correct) "  # noqa: S608
+                f"INSERT INTO {_table(Notification)} (user_id, prediction_id, kind, is_correct, created_at) "
+                f"SELECT user_id, prediction_id, %s, is_correct, %s FROM marked",
+                [*params, notify, now])
+            return cursor.rowcount
+        in_batch, params = _any("prediction_id", correct_options)
+        correct, correct_params = _any("option_id", correct_options.values())
+        cursor.execute(f"UPDATE {vote} SET is_correct = ({correct}) WHERE {in_batch}",  # noqa: S608
+                       [*correct_params, *params])
+        marked = cursor.rowcount
+    if notify is not None:
+        _notifications_create(prediction_ids=list(correct_options), kind=notify, now=now)
+    return marked
 
 
 def _notifications_create(*, prediction_ids: list[int], kind: str, now: datetime) -> int:
@@ -487,9 +501,10 @@ def _verify_batch(*, now: datetime, batch_size: int, summary: VerifySummary) -> 
     VerificationAudit.objects.bulk_create(audits[pk] for pk in won)
     verified = {pk: row["correct_option_id"] for pk, (_, row, _) in won.items() if row["status"] == Status.VERIFIED}
     void = [pk for pk, (_, row, _) in won.items() if row["status"] == Status.VOID]
-    summary.votes_marked += _votes_mark(correct_options=verified)
+    summary.votes_marked += _votes_mark(correct_options=verified, notify=Notification.Kind.VOTE_RESULT, now=now)
     stats_add_predictions(prediction_ids=list(verified), now=now)
-    _notifications_create(prediction_ids=[*verified, *void], kind=Notification.Kind.VOTE_RESULT, now=now)
+    # Votes on a void prediction keep is_correct NULL; their voters are told all the same.
+    _notifications_create(prediction_ids=void, kind=Notification.Kind.VOTE_RESULT, now=now)
 
     for pk, (p, row, option) in won.items():
         if row["status"] == Status.AWAITING_MANUAL:
@@ -555,11 +570,10 @@ def prediction_verify_manual(*, prediction_id: int, option_key: str, note: str, 
             base_price=p.base_price, final_price=p.final_price, final_price_at=p.final_price_at,
             final_price_source=p.final_price_source, price_change_percent=p.price_change_percent, note=note,
         )
-        _votes_mark(correct_options={p.pk: option.pk})
+        kind = Notification.Kind.CORRECTION if correction else Notification.Kind.VOTE_RESULT
+        _votes_mark(correct_options={p.pk: option.pk}, notify=kind, now=now)
         # A correction can change any point of each voter's history: recompute, do not adjust.
         stats_recompute_voters(prediction_id=p.pk, now=now)
-        kind = Notification.Kind.CORRECTION if correction else Notification.Kind.VOTE_RESULT
-        _notifications_create(prediction_ids=[p.pk], kind=kind, now=now)
         row = {"status": p.status, "final_price": p.final_price, "final_price_at": p.final_price_at,
                "price_change_percent": p.price_change_percent, "verified_at": p.verified_at}
         _broadcast_verified(_payload(p, row, option))

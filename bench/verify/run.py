@@ -169,6 +169,7 @@ def main():
     parser.add_argument("--votes-per-prediction", type=int, default=100)
     parser.add_argument("--naive-sample", type=int, default=100, help="predictions verified the naive way")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when piped to a file
     if connection.vendor != "postgresql":
         sys.exit("run this on PostgreSQL: set DATABASE_URL=postgres://...")
     call_command("migrate", verbosity=0)

@@ -147,3 +147,17 @@ def test_it_matches_a_full_recompute_after_many_incremental_runs(alice, verifier
             current = current + 1 if ok else 0
             best = max(best, current)
         assert incremental[user.pk] == (len(results), sum(results), current, best)
+
+
+def test_it_filters_the_admin_list_by_status_and_symbol(client, alice):
+    verified = make_prediction(alice)
+    make_prediction(alice, verify_in=timedelta(days=1))
+    make_prediction(alice, symbol="BTCUSD", base="90000")
+    add_tick(mid="2020", at=NOW + HOUR)
+    verify(AFTER)
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    url = reverse("admin:predictions_prediction_changelist")
+    page = client.get(url, {"status__exact": "verified", "symbol__exact": "XAUUSD"})
+    assert page.status_code == 200
+    assert [p.pk for p in page.context["cl"].result_list] == [verified.pk]
+    assert client.get(url, {"symbol__exact": "BTCUSD"}).context["cl"].result_count == 1
