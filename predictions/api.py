@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -102,6 +104,7 @@ class PredictionListCreate(generics.ListAPIView):
             raise serializers.ValidationError({"status": [f"expected one of {', '.join(Prediction.Status.values)}"]})
         return selectors.prediction_list(status=status_, symbol=self.request.query_params.get("symbol") or None)
 
+    @extend_schema(request=PredictionIn, responses={201: PredictionOut, 400: OpenApiTypes.OBJECT})
     def post(self, request):
         incoming = PredictionIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -130,6 +133,9 @@ class VoteCreate(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "prediction_vote"
 
+    @extend_schema(request=VoteIn, responses={201: inline_serializer("VoteOut", {
+        "prediction": serializers.IntegerField(), "option": serializers.CharField(),
+        "created_at": serializers.DateTimeField()}), 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         incoming = VoteIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -176,6 +182,7 @@ class Leaderboard(generics.ListAPIView):
 class MyStats(APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=StatsOut)
     def get(self, request):
         return Response(StatsOut(selectors.user_stats(user=request.user)).data)
 
@@ -212,6 +219,8 @@ class NotificationsMarkRead(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(request=MarkReadIn, responses=inline_serializer("MarkedRead", {
+        "marked_read": serializers.IntegerField()}))
     def post(self, request):
         incoming = MarkReadIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -240,9 +249,11 @@ class PushSubscriptions(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=inline_serializer("VapidKey", {"vapid_public_key": serializers.CharField()}))
     def get(self, request):
         return Response({"vapid_public_key": settings.VAPID_PUBLIC_KEY or None})
 
+    @extend_schema(request=SubscriptionIn, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
         incoming = SubscriptionIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -251,6 +262,8 @@ class PushSubscriptions(APIView):
                                             p256dh=data["keys"]["p256dh"], auth=data["keys"]["auth"])
         return Response({"endpoint": data["endpoint"]}, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=inline_serializer("SubscriptionEndpoint", {"endpoint": serializers.URLField()}),
+                   responses={204: None, 404: None})
     def delete(self, request):
         endpoint = request.data.get("endpoint") if isinstance(request.data, dict) else None
         deleted = request.user.push_subscriptions.filter(endpoint=endpoint).delete()[0] if endpoint else 0

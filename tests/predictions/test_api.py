@@ -229,3 +229,11 @@ def test_it_registers_and_forgets_a_push_subscription(api, alice, settings):
     assert api.delete("/api/push/subscriptions/", {"endpoint": subscription["endpoint"]},
                       format="json").status_code == 204
     assert not PushSubscription.objects.exists()
+
+
+def test_it_documents_every_endpoint_in_the_openapi_schema(db):
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    paths = set(schema["paths"])
+    assert {"/api/predictions/", "/api/predictions/{id}/", "/api/predictions/{id}/vote/", "/api/leaderboard/",
+            "/api/me/stats/", "/api/notifications/", "/api/notifications/read/", "/api/push/subscriptions/"} <= paths
+    assert "requestBody" in schema["paths"]["/api/predictions/{id}/vote/"]["post"]
