@@ -144,12 +144,19 @@ def vote_cast(*, user, prediction: Prediction, option_key: str, now: datetime) -
         raise VoteRefused(f"unknown option {option_key!r}: expected one of {keys}", code="unknown_option")
     try:
         with transaction.atomic():
-            # On PostgreSQL the insert takes a KEY SHARE lock on the prediction row (the foreign
-            # key check): a verifier holding the row makes us wait, one that comes later skips
-            # the row. Re-reading the status after the insert closes the gap in between.
-            vote = Vote.objects.create(user=user, prediction=prediction, option=option, created_at=now)
-            if not Prediction.objects.filter(pk=prediction.pk, status=Status.ACTIVE).exists():
+            # A shared lock on the prediction row for the rest of this transaction: voters do
+            # not block each other, but a verifier (FOR UPDATE) either has the row, and we wait
+            # and then see its result, or skips it until we commit. The foreign key check
+            # cannot do this: Django's constraints are deferred to COMMIT. (SQLite: IMMEDIATE
+            # transactions already serialise writers.)
+            lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT status FROM {_table(Prediction)} WHERE id = %s{lock}",  # noqa: S608
+                               [prediction.pk])
+                row = cursor.fetchone()
+            if row is None or row[0] != Status.ACTIVE:
                 raise VoteRefused(f"voting on #{prediction.pk} has closed", code="closed")
+            vote = Vote.objects.create(user=user, prediction=prediction, option=option, created_at=now)
     except IntegrityError:
         raise VoteRefused(f"you have already voted on #{prediction.pk}", code="duplicate") from None
     return vote

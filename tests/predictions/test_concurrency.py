@@ -125,3 +125,27 @@ def test_it_writes_nothing_over_a_prediction_resolved_in_the_meantime(alice):
     assert services._predictions_update_claimed([row]) == set()
     assert Prediction.objects.get().status == Prediction.Status.VERIFIED
     assert services._predictions_update_claimed([{**row, "id": make_prediction(alice).pk}]) != set()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_a_vote_that_meets_a_verification_in_progress(alice, bob, postgres):
+    prediction = make_prediction(alice)  # loaded while active, as a vote request would
+    locked = threading.Event()
+
+    def verifier_like():
+        with transaction.atomic():
+            list(Prediction.objects.select_for_update().filter(pk=prediction.pk))  # as the verifier claims
+            Prediction.objects.filter(pk=prediction.pk).update(status=Prediction.Status.VOID)
+            locked.set()
+            threading.Event().wait(0.3)  # the vote's insert waits on this row lock meanwhile
+
+    results = {}
+    thread = in_thread(verifier_like, results, "verifier")
+    thread.start()
+    locked.wait(10)
+    with pytest.raises(services.VoteRefused) as refused:
+        services.vote_cast(user=bob, prediction=prediction, option_key="A", now=NOW + timedelta(minutes=1))
+    thread.join()
+    assert refused.value.code == "closed"
+    assert not Vote.objects.exists()

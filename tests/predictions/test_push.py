@@ -146,3 +146,19 @@ def test_it_delivers_through_a_django_q_task_by_default(alice, bob, settings, mo
 
     assert Notification.objects.get().delivered_at is not None
     assert f"user.{bob.pk}" in [group for group, _ in broadcasts]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_does_not_deliver_a_notification_twice(alice, bob, httpserver, vapid, browser, broadcasts):
+    subscribe(bob, httpserver, browser)
+    httpserver.expect_request("/push/abc", method="POST").respond_with_data("", status=201)
+    prediction = make_prediction(alice)
+    vote(bob, prediction, "A")
+    add_tick(mid="2020", at=NOW + HOUR)
+    verify(NOW + HOUR + timedelta(minutes=1))
+
+    again = services.notifications_deliver(prediction_ids=[prediction.pk], now=NOW + 2 * HOUR,
+                                           client=services.push_client_from_settings())
+
+    assert (again.notifications, again.pushed) == (0, 0)
+    assert len(httpserver.log) == 1
