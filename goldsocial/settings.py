@@ -251,8 +251,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {"TITLE": "GoldSocial API", "VERSION": "0.1.0"}
 
-# --- Predictions (issue 5) ------------------------------------------------------------
-DEMO_MODE = env_bool("DEMO_MODE", False)
+# --- Predictions (issue 5; docs/predictions.md) ----------------------------------------
+# DEMO_MODE (markets section) also lets the verifier use simulated prices.
 # A missing final price is retried on each verifier run for this long after verify_time,
 # then the prediction waits for manual verification.
 PREDICTION_PRICE_GRACE_SECONDS = env_int("PREDICTION_PRICE_GRACE_SECONDS", 900, minimum=0)
