@@ -26,7 +26,8 @@ run: $(STAMP) .env
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -e /dev/null -f Procfile
 
 ## make demo: like run, offline: simulated prices, sample feeds served locally, sample data.
-DEMO_ENV := DEMO_MODE=true DEBUG=true DATABASE_URL=sqlite:///demo.sqlite3 MARKET_DATA_PROVIDERS=simulated
+DEMO_ENV := DEMO_MODE=true DEBUG=true DATABASE_URL=sqlite:///demo.sqlite3 MARKET_DATA_PROVIDERS=simulated \
+	NEWS_FETCHER_INTERVAL=60
 demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/python manage.py preflight
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
