@@ -4,14 +4,18 @@ server playing the quote providers, and real WebSocket clients (the `websockets`
 import asyncio
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
+from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 
 from jobs.models import Job
 from jobs.services import job_update
 from markets.models import PriceTick
-from tests.processes import child_database_url, start_qcluster
+from predictions.models import Prediction, Vote
+from tests.processes import child_database_url, start_qcluster, wait_for
 from tests.quote_server import provider_env, serve_live_quotes
 from tests.realtime.server import uvicorn_server
 
@@ -62,3 +66,50 @@ def test_prices_reach_websocket_clients_every_cycle(live_system):
         assert all(item["source"] != "simulated" and item["price"] > 0 for item in update["prices"])
     assert elapsed < 60, cluster.output()  # three cycles of 5 s, not of stock django-q2's 30 s
     assert PriceTick.objects.values("symbol").distinct().count() == 6
+
+
+SEED_OPTIONS = [
+    {"key": "A", "text": "Up 1% or more", "condition": "price_change_percent >= 1.0"},
+    {"key": "B", "text": "Up less than 1%", "condition": "price_change_percent > 0 AND price_change_percent < 1.0"},
+    {"key": "C", "text": "Flat or down to -0.5%",
+     "condition": "price_change_percent >= -0.5 AND price_change_percent <= 0"},
+    {"key": "D", "text": "Down more than 0.5%", "condition": "price_change_percent < -0.5"},
+]
+
+
+def test_a_prediction_created_and_voted_over_rest_resolves_and_notifies(live_system, django_user_model):
+    host, cluster = live_system
+    creator = django_user_model.objects.create_user("creator", password="x-unused-1")
+    voter = django_user_model.objects.create_user("voter", password="x-unused-2")
+    tokens = {user: Token.objects.create(user=user).key for user in (creator, voter)}
+    wait_for(lambda: PriceTick.objects.filter(symbol="XAUUSD").exists(), timeout=30, what="a first price")
+    http = requests.Session()
+
+    async def scenario():
+        async with connect(f"ws://{host}/ws/predictions/") as verified, connect(
+                f"ws://{host}/ws/notifications/",
+                additional_headers={"Authorization": f"Token {tokens[voter]}"}) as inbox:
+            verify_time = datetime.now(UTC) + timedelta(seconds=6)
+            created = http.post(f"http://{host}/api/predictions/", json={
+                "symbol": "XAUUSD", "question": "Gold in six seconds?", "verification": "auto",
+                "verify_time": verify_time.isoformat(), "options": SEED_OPTIONS,
+            }, headers={"Authorization": f"Token {tokens[creator]}"}, timeout=10)
+            assert created.status_code == 201, created.text
+            prediction_id = created.json()["id"]
+            voted = http.post(f"http://{host}/api/predictions/{prediction_id}/vote/", json={"option": "C"},
+                              headers={"Authorization": f"Token {tokens[voter]}"}, timeout=10)
+            assert voted.status_code == 201, voted.text
+            [message] = await _frames(verified, 1, timeout=60)
+            [notification] = await _frames(inbox, 1, timeout=30)
+            return prediction_id, message, notification
+
+    prediction_id, message, notification = asyncio.run(scenario())
+
+    assert message["type"] == "prediction.verified", cluster.output()
+    assert message["prediction"]["id"] == prediction_id
+    # The quote server's prices do not move: a 0% change, option C's boundary.
+    assert message["prediction"]["correct_option"] == "C"
+    assert notification["type"] == "notification"
+    assert notification["prediction_id"] == prediction_id and notification["is_correct"] is True
+    assert Vote.objects.get(user=voter).is_correct is True
+    assert Prediction.objects.get(pk=prediction_id).status == Prediction.Status.VERIFIED
