@@ -63,6 +63,14 @@ class HttpConfig:
     pool_size: int = 16
 
 
+class HttpProvider:
+    """A provider reached over HTTP at a configurable base URL (the `*_BASE_URL` settings)."""
+
+    def __init__(self, *, base_url: str, http: HttpConfig):
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+
+
 _lock = threading.Lock()
 _sessions: dict[tuple[int, HttpConfig], requests.Session] = {}
 

@@ -7,19 +7,15 @@ GET {base}/v2/prices/BTC-USD/spot answers `{"data": {"amount": "83894.035", "bas
 from datetime import datetime
 from typing import Any
 
-from markets.providers.base import HttpConfig, ProviderError, Quote, decimal_field, get_json, quote_from
+from markets.providers.base import HttpProvider, ProviderError, Quote, decimal_field, get_json, quote_from
 
 PAIRS = {"BTCUSD": ("BTC", "USD")}
 
 
-class CoinbaseClient:
+class CoinbaseClient(HttpProvider):
     name = "coinbase"
     symbols = frozenset(PAIRS)
     follows_market_hours = True
-
-    def __init__(self, *, base_url: str, http: HttpConfig):
-        self.base_url = base_url.rstrip("/")
-        self.http = http
 
     def fetch(self, symbol: str, *, now: datetime) -> Quote:
         base, quote = PAIRS[symbol]

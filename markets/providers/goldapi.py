@@ -8,19 +8,15 @@ quote's bid and ask are the price.
 from datetime import UTC, datetime
 from typing import Any
 
-from markets.providers.base import HttpConfig, ProviderError, Quote, decimal_field, get_json, quote_from
+from markets.providers.base import HttpProvider, ProviderError, Quote, decimal_field, get_json, quote_from
 
 METALS = {"XAUUSD": "XAU", "XAGUSD": "XAG"}
 
 
-class GoldApiClient:
+class GoldApiClient(HttpProvider):
     name = "goldapi"
     symbols = frozenset(METALS)
     follows_market_hours = True
-
-    def __init__(self, *, base_url: str, http: HttpConfig):
-        self.base_url = base_url.rstrip("/")
-        self.http = http
 
     def fetch(self, symbol: str, *, now: datetime) -> Quote:
         body = get_json(source=self.name, now=now, config=self.http,

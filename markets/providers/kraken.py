@@ -9,21 +9,17 @@ fetch time.
 from datetime import datetime
 from typing import Any
 
-from markets.providers.base import HttpConfig, ProviderError, Quote, decimal_field, get_json, quote_from
+from markets.providers.base import HttpProvider, ProviderError, Quote, decimal_field, get_json, quote_from
 
 PAIRS = {"BTCUSD": "XBTUSD"}
 # Kraken's error prefixes that describe the service's state rather than our request.
 TRANSIENT_ERRORS = ("EService:", "EAPI:Rate limit", "EGeneral:Temporary", "EGeneral:Internal")
 
 
-class KrakenClient:
+class KrakenClient(HttpProvider):
     name = "kraken"
     symbols = frozenset(PAIRS)
     follows_market_hours = True
-
-    def __init__(self, *, base_url: str, http: HttpConfig):
-        self.base_url = base_url.rstrip("/")
-        self.http = http
 
     def fetch(self, symbol: str, *, now: datetime) -> Quote:
         body = get_json(source=self.name, now=now, config=self.http,

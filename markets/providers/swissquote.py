@@ -8,7 +8,7 @@ platforms, each `{"topo": {...}, "spreadProfilePrices": [{"spreadProfile", "bid"
 from datetime import datetime
 from typing import Any
 
-from markets.providers.base import HttpConfig, ProviderError, Quote, decimal_field, get_json, quote_from, utc_from_ms
+from markets.providers.base import HttpProvider, ProviderError, Quote, decimal_field, get_json, quote_from, utc_from_ms
 
 INSTRUMENTS = {
     "XAUUSD": ("XAU", "USD"),
@@ -21,14 +21,10 @@ INSTRUMENTS = {
 PROFILE_PREFERENCE = ("prime", "premium", "standard", "elite")
 
 
-class SwissquoteClient:
+class SwissquoteClient(HttpProvider):
     name = "swissquote"
     symbols = frozenset(INSTRUMENTS)
     follows_market_hours = True
-
-    def __init__(self, *, base_url: str, http: HttpConfig):
-        self.base_url = base_url.rstrip("/")
-        self.http = http
 
     def fetch(self, symbol: str, *, now: datetime) -> Quote:
         base, quote = INSTRUMENTS[symbol]
