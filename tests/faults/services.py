@@ -190,6 +190,8 @@ class QuoteServer:
             def log_message(self, *args):
                 pass
 
+        # A cycle opens a dozen connections at once: more than http.server's backlog of 5.
+        ThreadingHTTPServer.request_queue_size = 64
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
