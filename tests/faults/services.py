@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -75,16 +76,18 @@ class PrivateRedis:
 class PrivatePostgres:
     """A PostgreSQL cluster of our own (trust auth, loopback, its own socket directory)."""
 
-    def __init__(self, base: Path):
+    def __init__(self):
         ok = (PG_BIN / "initdb").exists() and shutil.which("runuser") is not None and os.geteuid() == 0
         require_service(ok, f"PostgreSQL binaries in {PG_BIN} and root to run them as postgres",
                         "apt-get install postgresql-15; run the suite as root (as CI does)")
+        # Not under pytest's tmp_path: the postgres user cannot enter root's private directories.
+        base = Path(tempfile.mkdtemp(prefix="goldsocial-faults-pg-"))
+        self.base = base
         self.dir = base / "pgdata"
         self.sockets = base / "pgsock"
         for path in (self.dir, self.sockets):
-            path.mkdir(parents=True)
-        shutil.chown(base, "postgres")
-        for path in (self.dir, self.sockets):
+            path.mkdir()
+        for path in (base, self.dir, self.sockets):
             shutil.chown(path, "postgres")
         self.log_path = base / "postgres.log"
         self.port = free_port()
@@ -97,8 +100,10 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
     def _as_postgres(self, args: list[str]) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True,
-                       timeout=120)
+        done = subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True,
+                              text=True, timeout=120)
+        if done.returncode:
+            raise RuntimeError(f"{args[0]} failed ({done.returncode}): {done.stdout}{done.stderr}")
 
     def pg_ctl(self, action: str) -> None:
         options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -111,9 +116,18 @@ class PrivatePostgres:
         self._as_postgres([str(PG_BIN / "createdb"), "-h", str(self.sockets), "-p", str(self.port), name])
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 
+    def postmaster_pid(self) -> int:
+        return int((self.dir / "postmaster.pid").read_text().split()[0])
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
     def close(self) -> None:
-        if (self.dir / "postmaster.pid").exists():
-            self.pg_ctl("stop")
+        try:
+            if (self.dir / "postmaster.pid").exists():
+                self.pg_ctl("stop")
+        finally:
+            shutil.rmtree(self.base, ignore_errors=True)
 
 
 # --- quotes ---------------------------------------------------------------------------------
