@@ -251,6 +251,39 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {"TITLE": "GoldSocial API", "VERSION": "0.1.0"}
 
+# --- Predictions (issue 5; docs/predictions.md) ----------------------------------------
+# DEMO_MODE (markets section) also lets the verifier use simulated prices.
+# A missing final price is retried on each verifier run for this long after verify_time,
+# then the prediction waits for manual verification.
+PREDICTION_PRICE_GRACE_SECONDS = env_int("PREDICTION_PRICE_GRACE_SECONDS", 900, minimum=0)
+# The verifier leaves a prediction alone until this long after verify_time, so a tick stamped
+# just before verify_time but fetched just after it is stored before the price is read.
+PREDICTION_SETTLE_SECONDS = env_int("PREDICTION_SETTLE_SECONDS", 10, minimum=0)
+# Predictions per verifier transaction. Votes of a prediction are spread over the whole table,
+# so each batch reads most of it: fewer, larger batches are much cheaper (bench/verify).
+PREDICTION_VERIFY_BATCH_SIZE = env_int("PREDICTION_VERIFY_BATCH_SIZE", 5000, minimum=1, maximum=20000)
+# "inline": push notifications right after the verifier commits; "async": in a django-q2 task.
+PREDICTION_NOTIFY_DELIVERY = env_str("PREDICTION_NOTIFY_DELIVERY", "async")
+if PREDICTION_NOTIFY_DELIVERY not in {"async", "inline"}:
+    raise ImproperlyConfigured(
+        f"PREDICTION_NOTIFY_DELIVERY={PREDICTION_NOTIFY_DELIVERY!r} is not valid: expected async or inline.")
+PREDICTION_THROTTLE_RATES = {}
+for _scope, _var, _default in (("prediction_create", "PREDICTION_CREATE_RATE", "30/hour"),
+                               ("prediction_vote", "PREDICTION_VOTE_RATE", "300/hour")):
+    _rate = env_str(_var, _default)
+    _count, _, _period = _rate.partition("/")
+    if not _count.isdigit() or _period[:1] not in {"s", "m", "h", "d"}:
+        raise ImproperlyConfigured(f"{_var}={_rate!r} is not valid: expected N/second, N/minute, N/hour or N/day.")
+    PREDICTION_THROTTLE_RATES[_scope] = _rate
+REST_FRAMEWORK.setdefault("DEFAULT_THROTTLE_RATES", {}).update(PREDICTION_THROTTLE_RATES)
+# Web Push: all three set, or push is off (logged once per delivery run).
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "")
+if VAPID_SUBJECT and not VAPID_SUBJECT.startswith(("mailto:", "https://")):
+    raise ImproperlyConfigured(f"VAPID_SUBJECT={VAPID_SUBJECT!r} is not valid: expected mailto:... or https://...")
+WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 5, minimum=1)
+
 # --- The rest ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,2 +1,18 @@
+"""Job and task entry points: thin adapters over predictions.services."""
+
+from django.utils import timezone
+
+from predictions import services
+
+
 def verify_predictions(*, now):
-    raise NotImplementedError("the prediction verifier is built in issue #5")
+    """The prediction_verifier job: resolve every due prediction (see services)."""
+    return str(services.predictions_verify_due(now=now))
+
+
+def deliver_notifications(*, prediction_ids):
+    """django-q2 task enqueued after a verification commits: WebSocket and Web Push delivery."""
+    summary = services.notifications_deliver(prediction_ids=prediction_ids, now=timezone.now(),
+                                             client=services.push_client_from_settings())
+    return (f"{summary.notifications} notifications, {summary.pushed} pushed, {summary.push_failed} failed, "
+            f"{summary.subscriptions_removed} subscriptions removed")

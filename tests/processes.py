@@ -17,7 +17,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_database_url() -> str:
+def child_database_url() -> str:
     """The DATABASE_URL of the test database pytest-django created, for child processes."""
     settings = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -31,7 +31,7 @@ def test_database_url() -> str:
 def child_env(**extra) -> dict:
     env = dict(os.environ)
     env.update({
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": child_database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.settings_noop",
         "PYTHONPATH": str(ROOT),
         "PYTHONUNBUFFERED": "1",

@@ -1,0 +1,139 @@
+"""Admin: predictions with status/symbol filters and a manual verification screen."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from predictions import services
+from predictions.models import (
+    Notification,
+    Prediction,
+    PredictionOption,
+    PushSubscription,
+    UserStats,
+    VerificationAudit,
+)
+
+VERIFY_PERMISSION = "predictions.verify_prediction"
+
+
+class OptionInline(admin.TabularInline):
+    model = PredictionOption
+    extra = 0
+    fields = ["key", "text", "condition"]
+    readonly_fields = fields
+    can_delete = False
+
+
+class AuditInline(admin.TabularInline):
+    model = VerificationAudit
+    extra = 0
+    fields = ["at", "kind", "by", "previous_status", "new_status", "previous_option_key", "new_option_key",
+              "final_price", "final_price_at", "final_price_source", "price_change_percent", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class VerifyForm(forms.Form):
+    option = forms.ChoiceField(widget=forms.RadioSelect)
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=2000)
+
+    def __init__(self, *args, prediction: Prediction, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["option"].choices = [
+            (o.key, f"{o.key}: {o.text}" + (f"  [{o.condition}]" if o.condition else ""))
+            for o in prediction.options.all()
+        ]
+
+
+@admin.register(Prediction)
+class PredictionAdmin(admin.ModelAdmin):
+    list_display = ["id", "symbol", "question", "verification", "status", "verify_time", "correct_option_key",
+                    "verify_link"]
+    list_filter = ["status", "symbol", "verification"]
+    search_fields = ["question"]
+    date_hierarchy = "verify_time"
+    inlines = [OptionInline, AuditInline]
+    readonly_fields = [f.name for f in Prediction._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # predictions are created through the API, on a fresh price
+
+    @admin.display(description="correct option")
+    def correct_option_key(self, obj):
+        return obj.correct_option.key if obj.correct_option_id else "-"
+
+    @admin.display(description="verify")
+    def verify_link(self, obj):
+        if obj.status in (Prediction.Status.CANCELLED, Prediction.Status.ACTIVE) and obj.verify_time > timezone.now():
+            return "-"
+        label = "correct" if obj.status in (Prediction.Status.VERIFIED, Prediction.Status.VOID) else "verify"
+        return format_html('<a href="{}">{}</a>', reverse("admin:predictions_prediction_verify", args=[obj.pk]),
+                           label)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/verify/", self.admin_site.admin_view(self.verify_view),
+                 name="predictions_prediction_verify"),
+            *super().get_urls(),
+        ]
+
+    def verify_view(self, request, pk):
+        if not request.user.has_perm(VERIFY_PERMISSION):
+            raise PermissionDenied
+        prediction = get_object_or_404(Prediction, pk=pk)
+        form = VerifyForm(request.POST or None, prediction=prediction)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.prediction_verify_manual(prediction_id=prediction.pk, option_key=form.cleaned_data["option"],
+                                                  note=form.cleaned_data["note"], by=request.user, now=timezone.now())
+            except services.VerificationRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, f"#{prediction.pk} verified with option {form.cleaned_data['option']}",
+                                  messages.SUCCESS)
+                return redirect("admin:predictions_prediction_change", prediction.pk)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "prediction": prediction,
+                   "form": form, "title": f"Verify #{prediction.pk}",
+                   "audits": prediction.audits.select_related("by")}
+        return TemplateResponse(request, "admin/predictions/verify.html", context)
+
+
+@admin.register(UserStats)
+class UserStatsAdmin(admin.ModelAdmin):
+    list_display = ["user", "predictions_counted", "correct", "accuracy", "current_streak", "best_streak"]
+    readonly_fields = list_display + ["updated_at"]
+    search_fields = ["user__username"]
+
+
+@admin.register(VerificationAudit)
+class VerificationAuditAdmin(admin.ModelAdmin):
+    list_display = ["prediction", "kind", "at", "by", "previous_option_key", "new_option_key", "final_price"]
+    list_filter = ["kind"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # the audit trail is append-only
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "prediction", "kind", "is_correct", "created_at", "read_at", "delivered_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["user", "prediction"]
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["user", "endpoint", "created_at"]
+    raw_id_fields = ["user"]

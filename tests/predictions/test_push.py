@@ -1,0 +1,164 @@
+import base64
+import json
+import logging
+import os
+from datetime import timedelta
+
+import http_ece
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid
+from werkzeug import Response
+
+from predictions import services
+from predictions.models import Notification, PushSubscription
+from predictions.push import PushError, PushTarget, WebPushClient
+from tests.predictions.conftest import NOW, add_tick, make_prediction, verify, vote
+
+HOUR = timedelta(hours=1)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture
+def vapid(settings):
+    key = Vapid()
+    key.generate_keys()
+    private = b64(key.private_key.private_numbers().private_value.to_bytes(32, "big"))
+    public = b64(key.public_key.public_bytes(serialization.Encoding.X962,
+                                             serialization.PublicFormat.UncompressedPoint))
+    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
+    settings.VAPID_SUBJECT = "mailto:ops@goldsocial.test"
+    return key
+
+
+@pytest.fixture
+def browser():
+    """The receiving side of a subscription: its key pair and auth secret."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    auth = os.urandom(16)
+    public = private.public_key().public_bytes(serialization.Encoding.X962,
+                                               serialization.PublicFormat.UncompressedPoint)
+    return private, auth, {"p256dh": b64(public), "auth": b64(auth)}
+
+
+def subscribe(user, httpserver, browser, path="/push/abc"):
+    return PushSubscription.objects.create(user=user, endpoint=httpserver.url_for(path), created_at=NOW,
+                                           **browser[2])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, httpserver, vapid, browser, broadcasts):
+    subscribe(bob, httpserver, browser)
+    received = []
+
+    def handler(request):
+        received.append(request)
+        return Response(status=201)
+
+    httpserver.expect_request("/push/abc", method="POST").respond_with_handler(handler)
+    prediction = make_prediction(alice)
+    vote(bob, prediction, "A")
+    add_tick(mid="2020", at=NOW + HOUR)
+
+    verify(NOW + HOUR + timedelta(minutes=1))
+
+    assert len(received) == 1
+    request = received[0]
+    assert request.headers["Content-Encoding"] == "aes128gcm"
+    assert request.headers["Authorization"].startswith("vapid t=")
+    plain = http_ece.decrypt(request.get_data(), private_key=browser[0], auth_secret=browser[1],
+                             version="aes128gcm")
+    payload = json.loads(plain)
+    assert payload["message"] == f"Your vote on #{prediction.pk} was correct"
+    assert payload["type"] == "notification"
+    assert Notification.objects.get().delivered_at is not None
+    assert PushSubscription.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("status", [404, 410])
+def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, httpserver, vapid, browser, status):
+    subscribe(bob, httpserver, browser)
+    httpserver.expect_request("/push/abc", method="POST").respond_with_data("gone", status=status)
+    prediction = make_prediction(alice)
+    vote(bob, prediction, "A")
+    add_tick(mid="2020", at=NOW + HOUR)
+
+    verify(NOW + HOUR + timedelta(minutes=1))
+
+    assert not PushSubscription.objects.exists()
+    assert Notification.objects.get().delivered_at is not None
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_subscription_after_a_temporary_failure(bob, httpserver, vapid, browser):
+    subscription = subscribe(bob, httpserver, browser)
+    httpserver.expect_request("/push/abc").respond_with_data("busy", status=503)
+    client = services.push_client_from_settings()
+    with pytest.raises(PushError) as error:
+        client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
+    assert (error.value.status, error.value.gone) == (503, False)
+
+
+@pytest.mark.django_db
+def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, browser):
+    client = WebPushClient(private_key=services.settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
+    with pytest.raises(PushError) as error:
+        client.send(PushTarget("http://127.0.0.1:9/push", browser[2]["p256dh"], browser[2]["auth"]), {"x": 1})
+    assert (error.value.status, error.value.gone) == (None, False)
+
+
+@pytest.mark.django_db
+def test_it_reports_bad_subscription_keys_as_a_push_error(httpserver, vapid):
+    client = services.push_client_from_settings()
+    with pytest.raises(PushError):
+        client.send(PushTarget(httpserver.url_for("/p"), "not-a-key", "short"), {"x": 1})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, httpserver, browser, caplog, broadcasts):
+    subscribe(bob, httpserver, browser)
+    prediction = make_prediction(alice)
+    vote(bob, prediction, "A")
+    add_tick(mid="2020", at=NOW + HOUR)
+    with caplog.at_level(logging.INFO, logger="predictions.services"):
+        verify(NOW + HOUR + timedelta(minutes=1))
+    assert "Web Push disabled: set VAPID_PRIVATE_KEY" in caplog.text
+    assert httpserver.log == []
+    assert [g for g, _ in broadcasts if g.startswith("user.")] == [f"user.{bob.pk}"]  # the WebSocket still gets it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_through_a_django_q_task_by_default(alice, bob, settings, monkeypatch, broadcasts):
+    from django_q.conf import Conf
+
+    settings.PREDICTION_NOTIFY_DELIVERY = "async"
+    monkeypatch.setattr(Conf, "SYNC", True)  # run the enqueued task here instead of in a cluster
+    prediction = make_prediction(alice)
+    vote(bob, prediction, "A")
+    add_tick(mid="2020", at=NOW + HOUR)
+
+    verify(NOW + HOUR + timedelta(minutes=1))
+
+    assert Notification.objects.get().delivered_at is not None
+    assert f"user.{bob.pk}" in [group for group, _ in broadcasts]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_does_not_deliver_a_notification_twice(alice, bob, httpserver, vapid, browser, broadcasts):
+    subscribe(bob, httpserver, browser)
+    httpserver.expect_request("/push/abc", method="POST").respond_with_data("", status=201)
+    prediction = make_prediction(alice)
+    vote(bob, prediction, "A")
+    add_tick(mid="2020", at=NOW + HOUR)
+    verify(NOW + HOUR + timedelta(minutes=1))
+
+    again = services.notifications_deliver(prediction_ids=[prediction.pk], now=NOW + 2 * HOUR,
+                                           client=services.push_client_from_settings())
+
+    assert (again.notifications, again.pushed) == (0, 0)
+    assert len(httpserver.log) == 1
