@@ -48,3 +48,41 @@ def test_it_takes_a_preloadable_hsts_scope_when_asked():
                    SECURE_HSTS_PRELOAD="true", SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
                    SECURE_HSTS_SECONDS="31536000")
     assert done.stdout.split() == ["31536000", "True", "True"], done.stderr
+
+
+def test_it_keeps_the_redis_password_out_of_readyz(client, settings):
+    settings.REDIS_URL = "redis://:s3cret-pw@127.0.0.1:1/0"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": settings.REDIS_URL}}
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    body = response.content.decode()
+    assert "s3cret-pw" not in body
+    assert "redis://:***@127.0.0.1:1/0" in body
+
+
+@pytest.mark.parametrize(("admin_path", "actions"), [
+    ("/admin/jobs/job/", ["run_now", "enable", "disable"]),
+    ("/admin/news/newssource/", ["reenable"]),
+])
+def test_it_offers_admin_actions_only_to_those_who_may_change(client, db, admin_path, actions):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    app, model = admin_path.strip("/").split("/")[1:3]
+    viewer = get_user_model().objects.create_user("viewer", password="pw-viewer-123", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename=f"view_{model}", content_type__app_label=app))
+    client.force_login(viewer)
+
+    assert not set(actions) & _offered(client, admin_path)
+
+    viewer.user_permissions.add(Permission.objects.get(codename=f"change_{model}", content_type__app_label=app))
+    assert set(actions) <= _offered(client, admin_path)
+
+
+def _offered(client, path: str) -> set[str]:
+    page = client.get(path)
+    assert page.status_code == 200
+    form = page.context["action_form"]  # None when no action is allowed
+    return {name for name, _label in form.fields["action"].choices} if form else set()
