@@ -32,7 +32,8 @@ BATCH = 5
 OPTIONS = [
     {"key": "A", "text": "up 1% or more", "condition": "price_change_percent >= 1.0"},
     {"key": "B", "text": "up less than 1%", "condition": "price_change_percent > 0 AND price_change_percent < 1.0"},
-    {"key": "C", "text": "flat or down to -0.5%", "condition": "price_change_percent >= -0.5 AND price_change_percent <= 0"},
+    {"key": "C", "text": "flat or down to -0.5%",
+     "condition": "price_change_percent >= -0.5 AND price_change_percent <= 0"},
     {"key": "D", "text": "down more than 0.5%", "condition": "price_change_percent < -0.5"},
 ]
 MOVES = ["1.5", "0.4", "-0.2", "-2.0", "0"]  # percent, so every option wins somewhere
