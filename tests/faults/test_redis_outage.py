@@ -59,7 +59,7 @@ def test_it_keeps_running_jobs_and_storing_prices_while_redis_is_away(
            "MARKET_CLOSED_POLL_SECONDS": 1, "LOG_LEVEL": "WARNING", **quote_server.provider_env()}
     cluster = start_qcluster(tmp_path / "qcluster.log", **env)
     try:
-        with uvicorn_server(database_url=processes.test_database_url(), redis_url=redis_server.url,
+        with uvicorn_server(database_url=processes.child_database_url(), redis_url=redis_server.url,
                             extra_env={k: str(v) for k, v in env.items()}) as (address, web):
             _until_ready(address, timeout=60, what="/readyz 200 before the outage")
             with connect(f"ws://{address}/ws/prices/", open_timeout=10) as ws:
