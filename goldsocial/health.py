@@ -1,6 +1,7 @@
 """Liveness, readiness and Prometheus metrics."""
 
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.cache import cache
 from django.db import connection
@@ -24,13 +25,23 @@ def check_database() -> str | None:
     return None
 
 
+def redact_url(url: str) -> str:
+    """`url` without its password: /readyz answers anyone, and its problems are logged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def check_redis() -> str | None:
     from django.conf import settings
 
     try:
         cache.get("goldsocial:ping")
     except Exception as exc:
-        return f"Redis at {settings.REDIS_URL} does not answer ({type(exc).__name__}): {REDIS_HINT}"
+        return f"Redis at {redact_url(settings.REDIS_URL)} does not answer ({type(exc).__name__}): {REDIS_HINT}"
     return None
 
 

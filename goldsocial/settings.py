@@ -249,7 +249,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "GoldSocial API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GoldSocial API", "VERSION": "0.1.0",
+    # One name for the news categories used by several serializers (drf_spectacular.W001).
+    "ENUM_NAME_OVERRIDES": {"NewsCategoryEnum": "news.models.Category"},
+}
 
 # --- Predictions (issue 5; docs/predictions.md) ----------------------------------------
 # DEMO_MODE (markets section) also lets the verifier use simulated prices.
@@ -305,6 +309,19 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 # Probes and scrapers talk plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
+
+# --- Security: HSTS scope (issue 7; docs/DEPLOYMENT.md "Security") -------------------------
+# Whether every subdomain is HTTPS-only, and whether the domain goes on browsers' preload
+# list (hard to undo), are decisions of the domain's owner, not of this service: off unless
+# set. The deploy checks that warn about them (W005, W021) are silenced for that reason;
+# `check --deploy` still warns about everything else.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if SECURE_HSTS_PRELOAD and not (SECURE_HSTS_INCLUDE_SUBDOMAINS and SECURE_HSTS_SECONDS >= 31536000):
+    raise ImproperlyConfigured(
+        "SECURE_HSTS_PRELOAD=true needs SECURE_HSTS_INCLUDE_SUBDOMAINS=true and SECURE_HSTS_SECONDS "
+        "of at least 31536000 (one year): the preload list refuses anything less.")
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

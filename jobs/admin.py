@@ -53,18 +53,18 @@ class JobAdmin(admin.ModelAdmin):
         old = Job.objects.get(pk=obj.pk)
         job_update(job=old, enabled=obj.enabled, interval_seconds=obj.interval_seconds)
 
-    @admin.action(description="Run now (on a cluster worker)")
+    @admin.action(description="Run now (on a cluster worker)", permissions=["change"])
     def run_now(self, request, queryset):
         for job in queryset:
             job_enqueue(job=job)
         self.message_user(request, f"Queued {queryset.count()} job(s).", messages.SUCCESS)
 
-    @admin.action(description="Enable")
+    @admin.action(description="Enable", permissions=["change"])
     def enable(self, request, queryset):
         for job in queryset:
             job_update(job=job, enabled=True, interval_seconds=job.interval_seconds)
 
-    @admin.action(description="Disable")
+    @admin.action(description="Disable", permissions=["change"])
     def disable(self, request, queryset):
         for job in queryset:
             job_update(job=job, enabled=False, interval_seconds=job.interval_seconds)

@@ -5,8 +5,13 @@ django-q2 workers and on several machines: a per-process breaker would need N ti
 failures to open and would forget a 429's Retry-After on the next worker.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from redis import RedisError
+
+logger = logging.getLogger(__name__)
 
 # Long enough to outlive any cooldown; the state is small.
 STATE_TTL_SECONDS = 24 * 3600
@@ -32,17 +37,26 @@ class CircuitBreaker:
         return f"markets:breaker:{provider}"
 
     def state(self, provider: str) -> BreakerState:
-        raw = self.store.get(self._key(provider))
+        # With Redis away the breaker cannot remember: it stays closed (every provider is
+        # asked, as before it ever opened) rather than failing the cycle.
+        try:
+            raw = self.store.get(self._key(provider))
+        except RedisError as exc:
+            logger.warning("breaker state of %s unavailable: %s", provider, exc)
+            return BreakerState()
         if not raw:
             return BreakerState()
         open_until = datetime.fromisoformat(raw["open_until"]) if raw.get("open_until") else None
         return BreakerState(failures=raw.get("failures", 0), open_until=open_until)
 
     def _save(self, provider: str, state: BreakerState) -> None:
-        self.store.set(self._key(provider), {
-            "failures": state.failures,
-            "open_until": state.open_until.isoformat() if state.open_until else None,
-        }, timeout=STATE_TTL_SECONDS)
+        try:
+            self.store.set(self._key(provider), {
+                "failures": state.failures,
+                "open_until": state.open_until.isoformat() if state.open_until else None,
+            }, timeout=STATE_TTL_SECONDS)
+        except RedisError as exc:
+            logger.warning("breaker state of %s not saved: %s", provider, exc)
 
     def open_until(self, provider: str, *, now: datetime) -> datetime | None:
         """When the breaker is open at `now`, until when; otherwise None."""
@@ -50,8 +64,11 @@ class CircuitBreaker:
         return until if until is not None and now < until else None
 
     def record_success(self, provider: str) -> None:
-        if self.store.get(self._key(provider)):
-            self.store.delete(self._key(provider))
+        try:
+            if self.store.get(self._key(provider)):
+                self.store.delete(self._key(provider))
+        except RedisError as exc:
+            logger.warning("breaker state of %s not cleared: %s", provider, exc)
 
     def record_failure(self, provider: str, *, now: datetime, permanent: bool = False,
                        retry_after: float | None = None) -> BreakerState:

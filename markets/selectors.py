@@ -4,15 +4,19 @@
 `prices_latest` builds the items of /api/prices/ and of the /ws/prices/ messages.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from redis import RedisError
 
 from goldsocial.timefmt import iso_ms
 from markets.models import PriceTick
+
+logger = logging.getLogger(__name__)
 
 SIMULATED = "simulated"
 
@@ -76,7 +80,12 @@ def entry_from_tick(tick: PriceTick) -> CacheEntry:
 def cache_entries(*, symbols: list[str]) -> dict[str, tuple[CacheEntry | None, CacheEntry | None]]:
     """(latest, last known) per symbol, in one cache round trip."""
     keys = [key for s in symbols for key in (latest_key(s), last_key(s))]
-    found = cache.get_many(keys)
+    try:
+        found = cache.get_many(keys)
+    except RedisError as exc:
+        # Redis away: callers fall back to the stored history, as after a flush.
+        logger.warning("latest prices unavailable from the cache: %s", exc)
+        found = {}
     result = {}
     for symbol in symbols:
         latest, last = found.get(latest_key(symbol)), found.get(last_key(symbol))

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Subquery
+from redis import RedisError
 
 from goldsocial.broadcast import broadcast_on_commit
 from markets.breaker import CircuitBreaker
@@ -280,7 +281,10 @@ def quotes_fetch(*, providers: list[Provider], symbols: list[str], now: datetime
 
 def _closed_poll_due(symbol: str) -> bool:
     # cache.add succeeds for one caller per period: the closed market's rare poll.
-    return cache.add(f"markets:closed-poll:{symbol}", 1, timeout=settings.MARKET_CLOSED_POLL_SECONDS)
+    try:
+        return cache.add(f"markets:closed-poll:{symbol}", 1, timeout=settings.MARKET_CLOSED_POLL_SECONDS)
+    except RedisError:
+        return True  # Redis away: no throttle, poll (a few extra requests while it lasts)
 
 
 def _references(*, symbols: list[str], now: datetime, max_age: timedelta) -> dict[str, CacheEntry]:
@@ -372,12 +376,19 @@ def cache_write(*, entries: list[CacheEntry]) -> None:
     if not entries:
         return
     data = {entry.symbol: entry.to_cache() for entry in entries}
-    cache.set_many({latest_key(s): v for s, v in data.items()}, timeout=settings.PRICE_CACHE_TTL_SECONDS)
-    cache.set_many({last_key(s): v for s, v in data.items()}, timeout=settings.PRICE_LAST_KNOWN_TTL_SECONDS)
+    try:
+        cache.set_many({latest_key(s): v for s, v in data.items()}, timeout=settings.PRICE_CACHE_TTL_SECONDS)
+        cache.set_many({last_key(s): v for s, v in data.items()}, timeout=settings.PRICE_LAST_KNOWN_TTL_SECONDS)
+    except RedisError as exc:
+        # Runs after commit: the ticks are stored, readers fall back to them.
+        logger.warning("latest prices not cached: %s", exc)
 
 
 def _prune_due() -> bool:
-    return cache.add("markets:prune", 1, timeout=PRUNE_EVERY_SECONDS)
+    try:
+        return cache.add("markets:prune", 1, timeout=PRUNE_EVERY_SECONDS)
+    except RedisError:
+        return False  # Redis away: pruning can wait; several workers must not all prune
 
 
 def price_ticks_prune(*, now: datetime, batch: int = PRUNE_BATCH) -> int:

@@ -26,7 +26,7 @@ class NewsSourceAdmin(admin.ModelAdmin):
     def short_error(self, source):
         return Truncator(source.last_error).chars(80)
 
-    @admin.action(description="Re-enable and reset backoff")
+    @admin.action(description="Re-enable and reset backoff", permissions=["change"])
     def reenable(self, request, queryset):
         for source in queryset:
             source_reenable(source=source)

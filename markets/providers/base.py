@@ -3,6 +3,7 @@
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -10,6 +11,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -128,22 +130,31 @@ def get_json(*, source: str, url: str, config: HttpConfig, now: datetime,
              params: dict | None = None) -> Any:
     """GET `url` and decode its JSON (numbers as Decimal), or raise ProviderError."""
     session = http_session(config)
+    # The read timeout is per socket read: a server sending a byte a second never trips it.
+    # The whole answer must arrive within connect + read timeout, so a trickling provider
+    # costs the cycle that much (plus at most one read) and no more.
+    deadline = time.monotonic() + config.connect_timeout + config.read_timeout
     try:
         response = session.get(url, params=params, stream=True,
                                timeout=(config.connect_timeout, config.read_timeout))
         try:
             body = b""
-            for chunk in response.iter_content(16 * 1024):
+            # read1 returns what has arrived instead of waiting for a full chunk.
+            while chunk := response.raw.read1(16 * 1024, decode_content=True):
                 body += chunk
                 if len(body) > MAX_BODY_BYTES:
                     raise ProviderError(source, f"response larger than {MAX_BODY_BYTES} bytes",
                                         permanent=True)
+                if time.monotonic() > deadline:
+                    raise ProviderError(source, "read timeout (answer too slow)")
         finally:
             response.close()
-    except requests.ConnectTimeout:
+    except (requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError):
         raise ProviderError(source, "connect timeout") from None
-    except requests.Timeout:
+    except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
         raise ProviderError(source, "read timeout") from None
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError):
+        raise ProviderError(source, "connection error") from None
     except requests.ConnectionError as exc:
         reason = "connection refused" if "refused" in str(exc).lower() else "connection error"
         raise ProviderError(source, reason) from None

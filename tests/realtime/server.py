@@ -6,6 +6,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,12 +41,16 @@ def uvicorn_server(*, database_url: str, redis_url: str, extra_env: dict | None 
            "DEBUG": "false", "ALLOWED_HOSTS": "localhost,127.0.0.1", "SECURE_COOKIES": "false", **(extra_env or {})}
     cmd = [sys.executable, "-m", "uvicorn", "goldsocial.asgi:application", "--host", "127.0.0.1",
            "--port", str(port), *procfile_web_options()]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # A file, not a pipe: nobody reads a pipe while the test runs, and a server logging a
+    # lot (a Redis outage) would block on a full pipe and stop answering.
+    output = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {proc.returncode}: {proc.stdout.read()}")
+                output.seek(0)
+                raise RuntimeError(f"uvicorn exited with {proc.returncode}: {output.read().decode(errors='replace')}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
                 break
@@ -57,8 +62,10 @@ def uvicorn_server(*, database_url: str, redis_url: str, extra_env: dict | None 
     finally:
         proc.terminate()
         try:
-            output, _ = proc.communicate(timeout=10)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-            output, _ = proc.communicate()
-        proc.log = output
+            proc.wait()
+        output.seek(0)
+        proc.log = output.read().decode(errors="replace")
+        output.close()
