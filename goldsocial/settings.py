@@ -5,6 +5,7 @@ start-up with ImproperlyConfigured naming the variable.
 """
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -82,11 +83,13 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# Start-up errors quote the URL without its password.
+_DATABASE_URL_SHOWN = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", DATABASE_URL)
 try:
     _db = dj_database_url.parse(DATABASE_URL)
 except Exception as exc:  # dj-database-url raises several types for a bad URL
     raise ImproperlyConfigured(
-        f"DATABASE_URL={DATABASE_URL!r} is not valid: expected sqlite:///path or "
+        f"DATABASE_URL={_DATABASE_URL_SHOWN!r} is not valid: expected sqlite:///path or "
         f"postgres://user@host:port/name ({exc})."
     ) from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -114,7 +117,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         _db["CONN_HEALTH_CHECKS"] = True
 else:
     raise ImproperlyConfigured(
-        f"DATABASE_URL={DATABASE_URL!r} is not supported: use sqlite:/// or postgres://."
+        f"DATABASE_URL={_DATABASE_URL_SHOWN!r} is not supported: use sqlite:/// or postgres://."
     )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -45,6 +45,12 @@ def test_it_stops_start_up_naming_the_bad_variable(variable, value, says):
     assert says in result.stderr.splitlines()[-1]
 
 
+def test_it_does_not_print_the_database_password():
+    result = _start(DATABASE_URL="mysql://root:hunter2@localhost/x")
+    assert "DATABASE_URL='mysql://root:***@localhost/x'" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
 def test_it_requires_a_secret_key_when_debug_is_off():
     result = _start(DEBUG="false", SECRET_KEY="")
     assert result.returncode != 0
