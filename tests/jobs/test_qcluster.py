@@ -81,3 +81,17 @@ def test_two_clusters_run_each_slot_exactly_once(noop_only, tmp_path, client):
     _assert_each_slot_ran_once(logs)
     hosts = JobRun.objects.values("pid").annotate(n=Count("id"))
     assert len(hosts) >= 2  # both clusters' workers took part
+
+
+def test_the_cluster_never_forks_a_connection_pool_into_its_workers(settings):
+    from django.db import connections
+
+    from jobs.management.commands.qcluster import drop_connection_pools
+
+    options = connections["default"].settings_dict.setdefault("OPTIONS", {})
+    options["pool"] = {"min_size": 1, "max_size": 2}
+
+    assert drop_connection_pools() == ["default"]
+    assert "pool" not in connections["default"].settings_dict["OPTIONS"]
+    assert connections["default"].settings_dict["CONN_MAX_AGE"] == 600
+    assert drop_connection_pools() == []
