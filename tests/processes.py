@@ -29,11 +29,9 @@ def child_database_url() -> str:
 
 
 def child_env(**extra) -> dict:
-    env = dict(os.environ)
     # goldsocial/asgi.py sets GOLDSOCIAL_DB_POOL=true in os.environ when a test imports it; a
-    # qcluster inheriting it would fork psycopg's pool into its workers, which then share
-    # connections ("connection in transaction status INTRANS"). Only the web server pools.
-    env.pop("GOLDSOCIAL_DB_POOL", None)
+    # qcluster child inherits it and turns the pool off itself (drop_connection_pools).
+    env = dict(os.environ)
     env.update({
         "DATABASE_URL": child_database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.settings_noop",

@@ -54,8 +54,7 @@ def private_postgres():
 def test_it_records_runs_after_a_postgres_restart_without_restarting_qcluster(
         private_postgres, redis_url, quote_server, tmp_path):
     database_url = private_postgres.create_database("goldsocial")
-    env = {**{k: v for k, v in os.environ.items() if k != "GOLDSOCIAL_DB_POOL"},  # see child_env
-           "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "DJANGO_SETTINGS_MODULE": "tests.settings_noop", "NOOP_INTERVAL": "1",
            "PRICE_FETCHER_INTERVAL": "1", "MARKET_CLOSED_POLL_SECONDS": "1", "QCLUSTER_WORKERS": "2",
            "SECRET_KEY": "tests-only", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
