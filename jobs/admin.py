@@ -27,9 +27,9 @@ class RecentRunInline(admin.TabularInline):
 class JobAdmin(admin.ModelAdmin):
     list_display = ("name", "key", "enabled", "interval_seconds", "healthy", "last_run_at",
                     "last_success_at", "consecutive_failures", "runs", "failures", "skipped",
-                    "next_run")
+                    "expired", "next_run")
     fields = ("name", "key", "enabled", "interval_seconds", "interval_set_by_operator",
-              "next_run", "runs", "failures", "skipped", "consecutive_failures", "last_run_at",
+              "next_run", "runs", "failures", "skipped", "expired", "consecutive_failures", "last_run_at",
               "last_success_at", "last_duration_ms", "last_error")
     readonly_fields = tuple(f for f in fields if f not in ("enabled", "interval_seconds"))
     actions = ("run_now", "enable", "disable")

@@ -13,6 +13,9 @@ def job_metrics():
     failures = CounterMetricFamily("goldsocial_job_failures", "Failed job runs", labels=["job"])
     skipped = CounterMetricFamily("goldsocial_job_skipped", "Runs skipped because the previous "
                                   "run was still going", labels=["job"])
+    expired = CounterMetricFamily("goldsocial_job_expired", "Scheduled runs not run because they "
+                                  "reached a worker more than one interval after their slot",
+                                  labels=["job"])
     duration = GaugeMetricFamily("goldsocial_job_last_duration_seconds",
                                  "Duration of the last run", labels=["job"])
     healthy = GaugeMetricFamily("goldsocial_job_healthy", "1 if the job is healthy",
@@ -22,8 +25,9 @@ def job_metrics():
         runs.add_metric([job.key], job.runs)
         failures.add_metric([job.key], job.failures)
         skipped.add_metric([job.key], job.skipped)
+        expired.add_metric([job.key], job.expired)
         duration.add_metric([job.key], (job.last_duration_ms or 0) / 1000)
         healthy.add_metric([job.key], 1 if row["healthy"] else 0)
-    yield from (runs, failures, skipped, duration, healthy)
+    yield from (runs, failures, skipped, expired, duration, healthy)
     yield GaugeMetricFamily("goldsocial_live_clusters", "qcluster processes alive",
                             value=clusters or 0)

@@ -32,6 +32,9 @@ class Job(models.Model):
     runs = models.PositiveBigIntegerField(default=0)
     failures = models.PositiveBigIntegerField(default=0)
     skipped = models.PositiveBigIntegerField(default=0)
+    # Scheduled runs that reached a worker more than one interval after their slot (tasks
+    # left in the broker by a stopped cluster, a backlog): recorded, not run.
+    expired = models.PositiveBigIntegerField(default=0)
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
@@ -55,8 +58,9 @@ class JobRun(models.Model):
     class Outcome(models.TextChoices):
         RUNNING = "running"
         SUCCESS = "success"
-        FAILURE = "failure"
+        FAILED = "failed"
         SKIPPED = "skipped"
+        EXPIRED = "expired"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule"

@@ -29,6 +29,7 @@ class JobStatusSerializer(serializers.Serializer):
     failures = serializers.IntegerField(source="job.failures")
     consecutive_failures = serializers.IntegerField(source="job.consecutive_failures")
     skipped = serializers.IntegerField(source="job.skipped")
+    expired = serializers.IntegerField(source="job.expired")
 
 
 class JobsStatusSerializer(serializers.Serializer):

@@ -123,13 +123,17 @@ def job_run(
     if run.outcome == JobRun.Outcome.SKIPPED:
         logger.warning("job %s skipped: its previous run is still going", key)
         return run
+    if run.outcome == JobRun.Outcome.EXPIRED:
+        logger.warning("job %s expired: its slot %s is %.1f s past, more than one interval; not run",
+                       key, scheduled_for.isoformat(), (now - scheduled_for).total_seconds())
+        return run
 
     started = time.monotonic()
     try:
         summary = import_string(spec.entry_point)(now=now)
         run.outcome, run.summary = JobRun.Outcome.SUCCESS, str(summary or "")
     except Exception as exc:
-        run.outcome = JobRun.Outcome.FAILURE
+        run.outcome = JobRun.Outcome.FAILED
         run.error = f"{type(exc).__name__}: {exc}"[:2000]
         logger.error("job %s failed: %s\n%s", key, run.error, traceback.format_exc())
     run.duration_ms = round((time.monotonic() - started) * 1000)
@@ -142,32 +146,44 @@ def job_run(
 
 
 def _claim(*, spec, now, scheduled_for, trigger) -> JobRun:
+    """Take the job's lease for a new run, or record why the run does not happen.
+
+    1. A scheduled run that starts more than one interval after its slot is recorded
+       `expired`: the next slot is already due, and a backlog (tasks a stopped cluster left
+       in the broker) must not run all at once at the next start.
+    2. A lease still held by a live run: recorded `skipped`.
+    3. Otherwise a compare-and-set UPDATE takes the lease; of two workers that read the same
+       free lease only one matches, the other records `skipped`.
+    4. A previous run whose lease had expired without finishing is marked lost.
+    """
     run = JobRun(job_id=spec.key, trigger=trigger, scheduled_for=scheduled_for, started_at=now,
                  outcome=JobRun.Outcome.RUNNING, host=HOST, pid=os.getpid())
     with transaction.atomic():
-        previous = Job.objects.filter(pk=spec.key).values("lease_run_id", "lease_expires_at").get()
+        previous = Job.objects.filter(pk=spec.key).values(
+            "lease_run_id", "lease_expires_at", "interval_seconds").get()
+        if (trigger == JobRun.Trigger.SCHEDULE and scheduled_for is not None
+                and now - scheduled_for > timedelta(seconds=previous["interval_seconds"])):
+            return _record_not_run(run, JobRun.Outcome.EXPIRED, counter="expired", now=now)
         free = previous["lease_expires_at"] is None or previous["lease_expires_at"] <= now
         if not free:
-            run.outcome = JobRun.Outcome.SKIPPED
-            run.finished_at, run.duration_ms = now, 0
-            run.save()
-            Job.objects.filter(pk=spec.key).update(skipped=F("skipped") + 1)
-            return run
+            return _record_not_run(run, JobRun.Outcome.SKIPPED, counter="skipped", now=now)
         run.save()
-        # Compare-and-set on the lease: of two workers reading the same free lease, only one
-        # update matches.
         claimed = Job.objects.filter(
             pk=spec.key, lease_run_id=previous["lease_run_id"],
             lease_expires_at=previous["lease_expires_at"],
         ).update(lease_run=run, lease_expires_at=now + timedelta(seconds=spec.timeout) + LEASE_MARGIN)
         if not claimed:
-            run.outcome = JobRun.Outcome.SKIPPED
-            run.finished_at, run.duration_ms = now, 0
-            run.save(update_fields=["outcome", "finished_at", "duration_ms"])
-            Job.objects.filter(pk=spec.key).update(skipped=F("skipped") + 1)
-            return run
+            return _record_not_run(run, JobRun.Outcome.SKIPPED, counter="skipped", now=now)
         if previous["lease_run_id"] is not None:
             _mark_lost(run_id=previous["lease_run_id"], key=spec.key, now=now)
+    return run
+
+
+def _record_not_run(run: JobRun, outcome: str, *, counter: str, now: datetime) -> JobRun:
+    run.outcome = outcome
+    run.finished_at, run.duration_ms = now, 0
+    run.save()
+    Job.objects.filter(pk=run.job_id).update(**{counter: F(counter) + 1})
     return run
 
 
@@ -175,7 +191,7 @@ def _mark_lost(*, run_id: int, key: str, now: datetime) -> None:
     """A run whose lease expired without finishing: its worker was killed or timed out."""
     error = "lost: the worker stopped before the run finished (killed, or over its timeout)"
     lost = JobRun.objects.filter(pk=run_id, outcome=JobRun.Outcome.RUNNING).update(
-        outcome=JobRun.Outcome.FAILURE, finished_at=now, error=error)
+        outcome=JobRun.Outcome.FAILED, finished_at=now, error=error)
     if lost:
         Job.objects.filter(pk=key).update(
             runs=F("runs") + 1, failures=F("failures") + 1,

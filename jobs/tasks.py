@@ -16,6 +16,6 @@ def run_scheduled(key: str, scheduled_for: str | None = None,
     run = job_run(key=key, now=timezone.now(),
                   scheduled_for=parse_datetime(scheduled_for) if scheduled_for else None,
                   trigger=trigger)
-    if run.outcome == JobRun.Outcome.FAILURE:
+    if run.outcome == JobRun.Outcome.FAILED:
         raise JobFailed(run.error)
     return run.summary or run.outcome

@@ -266,12 +266,12 @@ def main():
         runs = JobRun.objects.filter(started_at__gte=started, started_at__lt=ended)
         for job in ("price_fetcher", "prediction_verifier"):
             mine = runs.filter(job_id=job)
-            outcome = {o: mine.filter(outcome=o).count() for o in ("success", "failure", "skipped")}
+            outcome = {o: mine.filter(outcome=o).count() for o in ("success", "failed", "skipped", "expired")}
             durations = [r.duration_ms for r in mine if r.duration_ms is not None]
             print(f"{job}: {outcome}, duration ms p50 {percentile(durations, 50)} p99 {percentile(durations, 99)}")
-            for error in mine.filter(outcome="failure").values_list("error", flat=True)[:3]:
+            for error in mine.filter(outcome="failed").values_list("error", flat=True)[:3]:
                 print(f"  failure: {error[:150]}")
-        cycles = runs.filter(job_id="price_fetcher").exclude(outcome="skipped").count()
+        cycles = runs.filter(job_id="price_fetcher").exclude(outcome__in=("skipped", "expired")).count()
         got = [m[1] - m[0] for m in marked if m[0] is not None and m[1] is not None]
         print("\n== WebSocket delivery (price.update between the start and end markers)")
         print(f"clients with both markers {len(got)}/{options.clients}, dropped connections {dropped[0]}")

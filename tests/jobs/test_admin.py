@@ -51,8 +51,17 @@ def test_run_now_queues_the_job_for_a_cluster_worker(admin_client, redis_url):
 
 def test_the_job_page_lists_recent_runs_with_their_errors(admin_client):
     JobRun.objects.create(job_id="news_fetcher", started_at="2026-11-29T09:00:00Z",
-                          outcome="failure", error="FeedError: HTTP 503 from mining.com")
+                          outcome="failed", error="FeedError: HTTP 503 from mining.com")
 
     page = admin_client.get(reverse("admin:jobs_job_change", args=["news_fetcher"])).content.decode()
 
     assert "FeedError: HTTP 503 from mining.com" in page
+
+
+def test_the_job_list_shows_expired_runs(admin_client):
+    Job.objects.filter(pk="price_fetcher").update(expired=59)
+
+    page = admin_client.get(reverse("admin:jobs_job_changelist")).content.decode()
+
+    assert "column-expired" in page
+    assert '<td class="field-expired">59</td>' in page

@@ -49,11 +49,13 @@ def _run_clusters(count, tmp_path, client, broker="redis"):
 def _assert_each_slot_ran_once(logs):
     runs = list(JobRun.objects.filter(job_id="noop", trigger="schedule").order_by("scheduled_for"))
     assert len(runs) >= RUN_SECONDS - 2, logs
-    assert {run.outcome for run in runs} == {"success"}
+    # The first slot was due before the cluster started: its run is late, by more than the
+    # 1 s interval when start-up is slow (then it is recorded expired, not run), and the slot
+    # after it is computed from then. Every later slot runs, and gaps count from the second.
+    assert runs[0].outcome in {"success", "expired"}
+    assert {run.outcome for run in runs[1:]} == {"success"}
     slots = Counter(run.scheduled_for for run in runs)
     assert [slot for slot, n in slots.items() if n > 1] == []  # no duplicate
-    # The first slot was due before the cluster started (its run is late, and the slot
-    # after it is computed from then): count gaps from the second slot on.
     ordered = sorted(slots)[1:]
     gaps = {(b - a).total_seconds() for a, b in zip(ordered, ordered[1:], strict=False)}
     lateness = [(r.scheduled_for, (r.started_at - r.scheduled_for).total_seconds()) for r in runs]

@@ -36,7 +36,7 @@ def test_it_records_a_failed_run_with_its_error(noop_jobs):
     job_run(key="failing", now=NOW)
     run = job_run(key="failing", now=NOW + timedelta(seconds=5))
 
-    assert run.outcome == JobRun.Outcome.FAILURE
+    assert run.outcome == JobRun.Outcome.FAILED
     assert run.error == "RuntimeError: provider said no"
     job = Job.objects.get(pk="failing")
     assert (job.runs, job.failures, job.consecutive_failures) == (2, 2, 2)
@@ -70,6 +70,31 @@ def test_it_skips_and_counts_a_run_that_would_overlap_its_predecessor(noop_jobs)
     assert job.lease_run_id == first.pk  # and did not take the lease
 
 
+def test_it_records_a_scheduled_run_more_than_one_interval_late_as_expired_and_does_not_run_it(noop_jobs):
+    run = job_run(key="noop", now=NOW, scheduled_for=NOW - timedelta(seconds=5, milliseconds=1))
+
+    run.refresh_from_db()
+    assert run.outcome == JobRun.Outcome.EXPIRED
+    assert run.summary == ""  # the entry point never ran
+    job = Job.objects.get(pk="noop")
+    assert (job.expired, job.runs, job.skipped) == (1, 0, 0)
+    assert job.last_run_at is None
+    assert job.lease_run is None  # an expired run never takes the lease
+
+
+def test_it_runs_a_scheduled_run_up_to_one_interval_late(noop_jobs):
+    run = job_run(key="noop", now=NOW, scheduled_for=NOW - timedelta(seconds=5))
+
+    assert run.outcome == JobRun.Outcome.SUCCESS
+    assert Job.objects.get(pk="noop").expired == 0
+
+
+def test_it_never_expires_a_manual_run(noop_jobs):
+    run = job_run(key="noop", now=NOW, scheduled_for=NOW - timedelta(hours=1), trigger=JobRun.Trigger.MANUAL)
+
+    assert run.outcome == JobRun.Outcome.SUCCESS
+
+
 def test_it_takes_over_an_expired_lease_and_marks_the_lost_run_failed(noop_jobs):
     job_run(key="noop", now=NOW)
     lost = JobRun.objects.create(job_id="noop", started_at=NOW, outcome=JobRun.Outcome.RUNNING)
@@ -79,7 +104,7 @@ def test_it_takes_over_an_expired_lease_and_marks_the_lost_run_failed(noop_jobs)
 
     assert run.outcome == JobRun.Outcome.SUCCESS
     lost.refresh_from_db()
-    assert lost.outcome == JobRun.Outcome.FAILURE
+    assert lost.outcome == JobRun.Outcome.FAILED
     assert lost.error.startswith("lost:")
     job = Job.objects.get(pk="noop")
     assert (job.runs, job.failures) == (3, 1)

@@ -51,7 +51,7 @@ def test_it_is_not_healthy_before_any_success():
 
 def test_the_endpoint_has_the_seed_shape_plus_the_extra_fields(client, redis_url):
     Job.objects.filter(pk="price_fetcher").update(
-        runs=10, failures=2, consecutive_failures=1, last_error="ProviderError: boom",
+        runs=10, failures=2, consecutive_failures=1, skipped=3, expired=4, last_error="ProviderError: boom",
         last_run_at=datetime(2026, 11, 29, 9, 0, 5, 12000, tzinfo=UTC), last_duration_ms=41)
 
     body = client.get("/jobs/status").json()
@@ -63,13 +63,14 @@ def test_the_endpoint_has_the_seed_shape_plus_the_extra_fields(client, redis_url
     assert set(price) == {
         "name", "key", "running", "interval_seconds", "enabled", "healthy", "last_run_at",
         "last_success_at", "last_error", "last_duration_ms", "next_run_at", "runs", "failures",
-        "consecutive_failures", "skipped"}
+        "consecutive_failures", "skipped", "expired"}
     assert price["key"] == "price_fetcher"
     assert price["interval_seconds"] == 5
     assert price["running"] is False  # no qcluster runs in this test
     assert price["last_run_at"] == "2026-11-29T09:00:05.012Z"
     assert price["last_success_at"] is None
     assert (price["runs"], price["failures"], price["consecutive_failures"]) == (10, 2, 1)
+    assert (price["skipped"], price["expired"]) == (3, 4)
     assert price["last_error"] == "ProviderError: boom"
     assert price["next_run_at"].endswith("Z")
 
@@ -85,10 +86,11 @@ def test_healthz_answers(client):
 
 
 def test_metrics_expose_job_counters(client, redis_url):
-    Job.objects.filter(pk="news_fetcher").update(runs=7, failures=3)
+    Job.objects.filter(pk="news_fetcher").update(runs=7, failures=3, expired=2)
     text = client.get("/metrics").content.decode()
     assert 'goldsocial_job_runs_total{job="news_fetcher"} 7.0' in text
     assert 'goldsocial_job_failures_total{job="news_fetcher"} 3.0' in text
+    assert 'goldsocial_job_expired_total{job="news_fetcher"} 2.0' in text
     assert "goldsocial_live_clusters 0.0" in text
 
 

@@ -18,6 +18,6 @@ class Command(BaseCommand):
         run = job_run(key=key, now=timezone.now(), trigger=JobRun.Trigger.MANUAL)
         if run.outcome == JobRun.Outcome.SKIPPED:
             raise CommandError(f"{key}: skipped, its previous run is still going")
-        if run.outcome == JobRun.Outcome.FAILURE:
+        if run.outcome == JobRun.Outcome.FAILED:
             raise CommandError(f"{key} failed after {run.duration_ms} ms: {run.error}")
         self.stdout.write(f"{key} done in {run.duration_ms} ms: {run.summary}")
