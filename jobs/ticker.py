@@ -5,11 +5,16 @@ schedule fires 0-30 s late. The ticker calls the same function at each whole sec
 few milliseconds. Every cron slot is a whole second, so a due schedule is picked up within
 `OFFSET` of its slot. django-q2 still decides what is due, enqueues it and runs it; with
 several clusters on PostgreSQL its `select_for_update()` makes one of them win each slot.
+
+The ticker schedules only while its cluster can run what it enqueues (`can_schedule`): a
+cluster whose Sentinel or workers are gone, or that is stopping, must not hand tasks to the
+broker that only other clusters would then run, late.
 """
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from django.db import connections
 
@@ -20,11 +25,16 @@ class ScheduleTicker(threading.Thread):
     PERIOD = 1.0
     OFFSET = 0.005
 
-    def __init__(self, *, broker):
+    def __init__(self, *, broker, stop_event: threading.Event | None = None,
+                 can_schedule: Callable[[], bool] = lambda: True):
         super().__init__(name="schedule-ticker", daemon=True)
         self.broker = broker
-        self._stop_event = threading.Event()
+        # The cluster's own stop flag when given: set from its signal handler, it ends the
+        # ticker at once, before the cluster's stop has even begun.
+        self._stop_event = stop_event or threading.Event()
+        self.can_schedule = can_schedule
         self.ticks = 0
+        self.held = 0
         self.queries = 0
         self.db_seconds = 0.0
         self.started_at = time.monotonic()
@@ -47,6 +57,16 @@ class ScheduleTicker(threading.Thread):
                 next_tick = (now // self.PERIOD + 1) * self.PERIOD + self.OFFSET
                 if self._stop_event.wait(next_tick - now):
                     break
+                if not self.can_schedule():
+                    if not self.held:
+                        logger.warning("schedule ticker: this cluster cannot run tasks now (stopping, or its "
+                                       "sentinel or workers are down); not scheduling until it can")
+                    self.held += 1
+                    continue
+                if self.held:
+                    logger.warning("schedule ticker: the cluster runs tasks again; scheduling resumes "
+                                   "after %d held tick(s)", self.held)
+                    self.held = 0
                 scheduler(broker=self.broker)  # logs and swallows its own errors
                 self.ticks += 1
         connections.close_all()

@@ -40,6 +40,19 @@ def _clean_redis(request):
 
 
 @pytest.fixture
+def noop_job_only(settings, redis_url):
+    """Only the trivial 1 s job is scheduled (the real jobs would call the internet)."""
+    from jobs.models import Job
+    from jobs.services import job_update, schedules_sync
+
+    settings.EXTRA_JOBS = {"noop": ("NoopJob", "tests.jobs.noop.run", 1),
+                           "sleepy": ("SleepyJob", "tests.jobs.noop.sleep", 60)}
+    schedules_sync()
+    for job in Job.objects.exclude(pk="noop"):
+        job_update(job=job, enabled=False, interval_seconds=job.interval_seconds)
+
+
+@pytest.fixture
 def postgres(settings):
     require_service(settings.IS_POSTGRES, "PostgreSQL",
                     "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/goldsocial")

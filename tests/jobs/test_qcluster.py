@@ -7,22 +7,12 @@ import pytest
 from django.db.models import Count
 from django_q.conf import Conf
 
-from jobs.models import Job, JobRun
-from jobs.services import job_update, schedules_sync
+from jobs.models import JobRun
 from tests.processes import start_qcluster, wait_for
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
 RUN_SECONDS = 12
-
-
-@pytest.fixture
-def noop_only(settings, redis_url):
-    """Only the trivial 1 s job is scheduled (the real jobs would call the internet)."""
-    settings.EXTRA_JOBS = {"noop": ("NoopJob", "tests.jobs.noop.run", 1)}
-    schedules_sync()
-    for job in Job.objects.exclude(pk="noop"):
-        job_update(job=job, enabled=False, interval_seconds=job.interval_seconds)
 
 
 def _run_clusters(count, tmp_path, client, broker="redis"):
@@ -64,7 +54,7 @@ def _assert_each_slot_ran_once(logs):
 
 
 @pytest.mark.parametrize("broker", ["redis", "orm"])
-def test_it_runs_a_one_second_job_every_second(noop_only, tmp_path, client, broker, monkeypatch):
+def test_it_runs_a_one_second_job_every_second(noop_job_only, tmp_path, client, broker, monkeypatch):
     if broker == "orm":
         # django-q2 reads its settings once at import: switch this process's Conf so the
         # status view reads the cluster stats where an ORM-broker cluster writes them.
@@ -77,7 +67,7 @@ def test_it_runs_a_one_second_job_every_second(noop_only, tmp_path, client, brok
 
 
 @pytest.mark.postgres
-def test_two_clusters_run_each_slot_exactly_once(noop_only, tmp_path, client):
+def test_two_clusters_run_each_slot_exactly_once(noop_job_only, tmp_path, client):
     _status, logs = _run_clusters(2, tmp_path, client)
 
     _assert_each_slot_ran_once(logs)

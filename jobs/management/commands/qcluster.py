@@ -1,14 +1,16 @@
 """`qcluster` with sub-second scheduling: the stock cluster plus jobs.ticker."""
 
 import logging
+import time
 
 from django.conf import settings
+from django.core.management.base import CommandError
 from django.db import connections
 from django_q.brokers import get_broker
-from django_q.cluster import Cluster
 from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as StockCommand
 
+from jobs.cluster import StoppableCluster
 from jobs.ticker import ScheduleTicker
 
 logger = logging.getLogger(__name__)
@@ -42,23 +44,36 @@ class Command(StockCommand):
             "--stock-scheduler", action="store_true",
             help="Use django-q2's own 30-second scheduler instead of the ticker (benchmarks).",
         )
+        parser.add_argument(
+            "--stop-grace", type=float, default=10.0, metavar="SECONDS",
+            help="On SIGTERM/SIGINT, how long running tasks may take to finish before the cluster's "
+                 "processes are terminated (default 10).",
+        )
 
     def handle(self, *args, **options):
         drop_connection_pools()
         if options["stock_scheduler"]:
             Conf.SCHEDULER = True
             return super().handle(*args, **options)
+        if options["stop_grace"] < 0:
+            raise CommandError(f"--stop-grace must be 0 or more seconds, got {options['stop_grace']}")
         settings.SECRET_KEY  # noqa: B018 - the stock command insists on it too
-        cluster = Cluster()
+        cluster = StoppableCluster(grace=options["stop_grace"])
         # Start the ticker only after the Sentinel has forked its workers, so no thread or
         # database connection of this process is copied into them.
         cluster.start()
-        ticker = ScheduleTicker(broker=get_broker())
+        ticker = ScheduleTicker(broker=get_broker(), stop_event=cluster.stopping,
+                                can_schedule=cluster.can_run_tasks)
         ticker.start()
         try:
-            if options.get("run_once"):
-                cluster.stop()
-            while cluster.sentinel.is_alive():
-                cluster.sentinel.join(0.5)
+            if not options.get("run_once"):
+                cluster.wait()
         finally:
             ticker.stop()
+            began = time.monotonic()
+            how = cluster.stop_within()
+            logger.warning("qcluster stopped (%s, %s) in %.1f s", cluster.stop_signal or "sentinel exited",
+                           how, time.monotonic() - began)
+        if cluster.stop_signal is None and not options.get("run_once"):
+            # Not asked to stop: exit non-zero so that a process manager restarts the cluster.
+            raise CommandError(f"the cluster's sentinel exited unexpectedly (exit code {cluster.sentinel.exitcode})")
