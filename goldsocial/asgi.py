@@ -3,8 +3,6 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goldsocial.settings")
-# The web server uses psycopg's connection pool (sync views run in threads under ASGI).
-os.environ.setdefault("GOLDSOCIAL_DB_POOL", "true")
 
 django_asgi_app = get_asgi_application()
 

@@ -83,6 +83,10 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# Which process type pools its PostgreSQL connections is the deployment's decision, made where
+# each process is started (the Procfile's web line): web servers pool, `qcluster` refuses to,
+# since it forks workers that would share the pool's connections.
+DB_POOL = env_bool("DB_POOL", False)
 # Start-up errors quote the URL without its password.
 _DATABASE_URL_SHOWN = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", DATABASE_URL)
 try:
@@ -105,7 +109,7 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # Tests that start real processes need the test database in a file, not in memory.
     _db["TEST"] = {"NAME": str(BASE_DIR / f"test_db{os.environ.get('PYTEST_XDIST_WORKER', '')}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    if env_bool("GOLDSOCIAL_DB_POOL", False):
+    if DB_POOL:
         # The ASGI web server runs sync views in threads: a pool bounds its connections.
         _db["CONN_MAX_AGE"] = 0
         _db["OPTIONS"] = {"pool": {"min_size": 1,

@@ -29,8 +29,6 @@ def child_database_url() -> str:
 
 
 def child_env(**extra) -> dict:
-    # goldsocial/asgi.py sets GOLDSOCIAL_DB_POOL=true in os.environ when a test imports it; a
-    # qcluster child inherits it and turns the pool off itself (drop_connection_pools).
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": child_database_url(),

@@ -103,11 +103,11 @@ def _database_options(**env):
 
 def test_the_web_server_uses_a_connection_pool_on_postgresql():
     pool, max_age = _database_options(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
-                                      GOLDSOCIAL_DB_POOL="true", DB_POOL_MAX_SIZE="7")
+                                      DB_POOL="true", DB_POOL_MAX_SIZE="7")
     assert "'max_size': 7" in pool and max_age == "0"
 
 
 def test_workers_keep_a_persistent_checked_connection_instead():
     pool, max_age = _database_options(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
-                                      GOLDSOCIAL_DB_POOL="false")
+                                      DB_POOL="false")
     assert pool == "None" and max_age == "600"

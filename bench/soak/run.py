@@ -137,7 +137,8 @@ def main():
             [sys.executable, "-m", "uvicorn", "goldsocial.asgi:application", "--host", "127.0.0.1",
              "--port", str(port), "--lifespan", "off", "--no-access-log", "--ws", "websockets-sansio",
              "--ws-per-message-deflate", "false"],
-            cwd=ROOT, env=env, stdout=open(logs / f"web{i}.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            cwd=ROOT, env={**env, "DB_POOL": "true"}, stdout=open(logs / f"web{i}.log", "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
             start_new_session=True)
     procs["qcluster"] = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
                                          stdout=open(logs / "qcluster.log", "wb"),  # noqa: SIM115

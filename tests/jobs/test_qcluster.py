@@ -75,15 +75,11 @@ def test_two_clusters_run_each_slot_exactly_once(noop_job_only, tmp_path, client
     assert len(hosts) >= 2  # both clusters' workers took part
 
 
-def test_the_cluster_never_forks_a_connection_pool_into_its_workers(settings):
-    from django.db import connections
+def test_the_cluster_refuses_to_start_with_a_connection_pool(settings):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
 
-    from jobs.management.commands.qcluster import drop_connection_pools
+    settings.DB_POOL = True
 
-    options = connections["default"].settings_dict.setdefault("OPTIONS", {})
-    options["pool"] = {"min_size": 1, "max_size": 2}
-
-    assert drop_connection_pools() == ["default"]
-    assert "pool" not in connections["default"].settings_dict["OPTIONS"]
-    assert connections["default"].settings_dict["CONN_MAX_AGE"] == 600
-    assert drop_connection_pools() == []
+    with pytest.raises(CommandError, match="DB_POOL=true is for web processes"):
+        call_command("qcluster")

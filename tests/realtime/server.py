@@ -13,10 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def procfile_web_options() -> list[str]:
-    """The uvicorn options of the Procfile's web line, so tests run what production runs."""
+def procfile_web() -> tuple[dict, list[str]]:
+    """The environment and uvicorn options of the Procfile's web line: tests run what production runs."""
     line = next(ln for ln in (ROOT / "Procfile").read_text().splitlines() if ln.startswith("web:"))
     words = shlex.split(line.removeprefix("web:"))
+    env = {}
+    while "=" in words[0]:
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
     options, skip = [], False
     for word in words[2:]:  # after "uvicorn goldsocial.asgi:application"
         if skip:
@@ -25,7 +29,7 @@ def procfile_web_options() -> list[str]:
             skip = True
         else:
             options.append(word)
-    return options
+    return env, options
 
 
 def free_port() -> int:
@@ -37,10 +41,12 @@ def free_port() -> int:
 @contextlib.contextmanager
 def uvicorn_server(*, database_url: str, redis_url: str, extra_env: dict | None = None):
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "tests-only",
-           "DEBUG": "false", "ALLOWED_HOSTS": "localhost,127.0.0.1", "SECURE_COOKIES": "false", **(extra_env or {})}
+    procfile_env, procfile_options = procfile_web()
+    env = {**os.environ, **procfile_env, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "SECRET_KEY": "tests-only", "DEBUG": "false", "ALLOWED_HOSTS": "localhost,127.0.0.1",
+           "SECURE_COOKIES": "false", **(extra_env or {})}
     cmd = [sys.executable, "-m", "uvicorn", "goldsocial.asgi:application", "--host", "127.0.0.1",
-           "--port", str(port), *procfile_web_options()]
+           "--port", str(port), *procfile_options]
     # A file, not a pipe: nobody reads a pipe while the test runs, and a server logging a
     # lot (a Redis outage) would block on a full pipe and stop answering.
     output = tempfile.TemporaryFile()  # noqa: SIM115 - closed below

@@ -5,7 +5,6 @@ import time
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connections
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as StockCommand
@@ -14,25 +13,6 @@ from jobs.cluster import StoppableCluster
 from jobs.ticker import ScheduleTicker
 
 logger = logging.getLogger(__name__)
-
-
-def drop_connection_pools() -> list[str]:
-    """The cluster forks its workers: a psycopg pool would be shared by all of them.
-
-    Only the web process pools (goldsocial/asgi.py sets GOLDSOCIAL_DB_POOL); a worker that
-    inherits the variable keeps persistent, health-checked connections instead.
-    """
-    dropped = []
-    for connection in connections.all():
-        if connection.settings_dict.get("OPTIONS", {}).pop("pool", None):
-            connection.close()
-            connection.settings_dict["CONN_MAX_AGE"] = 600
-            connection.settings_dict["CONN_HEALTH_CHECKS"] = True
-            dropped.append(connection.alias)
-    if dropped:
-        logger.warning("qcluster: database connection pool turned off for %s (workers are forked; "
-                       "unset GOLDSOCIAL_DB_POOL for worker processes)", ", ".join(dropped))
-    return dropped
 
 
 class Command(StockCommand):
@@ -51,7 +31,11 @@ class Command(StockCommand):
         )
 
     def handle(self, *args, **options):
-        drop_connection_pools()
+        if settings.DB_POOL:
+            raise CommandError(
+                "DB_POOL=true is for web processes: qcluster forks its workers, and a connection pool "
+                "forked into them would be shared by all of them. Unset DB_POOL for qcluster (the "
+                "Procfile sets it on the web line only).")
         if options["stock_scheduler"]:
             Conf.SCHEDULER = True
             return super().handle(*args, **options)
