@@ -12,7 +12,7 @@ class IsoMsField(serializers.Field):
 
 
 class JobStatusSerializer(serializers.Serializer):
-    """One row of jobs.selectors.jobs_status, in the shape of SPEC's /jobs/status."""
+    """One row of jobs.selectors.jobs_status, in the documented /jobs/status shape (README)."""
 
     name = serializers.CharField(source="job.name")
     key = serializers.CharField(source="job.key")

@@ -1,4 +1,4 @@
-"""How precisely does `qcluster` keep a 5 s schedule? (issue 2)
+"""How precisely does `qcluster` keep a 5 s schedule?
 
 Runs real `qcluster` processes against PostgreSQL and Redis with a trivial 5 s job and reads
 the recorded runs (jobs.JobRun) afterwards. Scenarios: one cluster with the project's ticker,

@@ -1,4 +1,4 @@
-"""Soak: the whole system with real processes at production intervals (issue 7).
+"""Soak: the whole system with real processes at production intervals.
 
 Two web servers (uvicorn as in the Procfile) and one qcluster (ORM broker) against
 PostgreSQL and a private redis-server; quote providers served from loopback with fresh

@@ -1,6 +1,6 @@
 """Benchmark of the prediction verifier on PostgreSQL.
 
-Builds N due predictions (4 options each, the seed's conditions) with V votes from U users,
+Builds N due predictions (4 options each: up a lot, up, flat, down) with V votes from U users,
 server-side (INSERT ... SELECT generate_series: no row crosses the wire), then:
 
 1. the naive way on a sample (ORM loop: tick per prediction, save() per vote, get_or_create +

@@ -1,4 +1,4 @@
-"""Two web servers and two clusters on one PostgreSQL and one Redis (issue 7 item 2).
+"""Two web servers and two clusters on one PostgreSQL and one Redis.
 
 Each "machine" is a uvicorn and a qcluster process with the production settings that matter
 (ORM broker, one SECRET_KEY). The price fetcher and a trivial job run every second; clients
