@@ -74,12 +74,19 @@ def schedule_apply(*, job: Job, using: str = "default", now: datetime | None = N
         schedule.next_run = croniter(cron, now).get_next(datetime)
         schedule.save(using=using)
     else:
-        restart = schedule.cron != cron or (schedule.repeats == 0 and repeats != 0)
-        for field, value in wanted.items():
-            setattr(schedule, field, value)
-        if restart or schedule.next_run is None:
-            schedule.next_run = croniter(cron, now).get_next(datetime)
-        schedule.save(using=using)
+        # The ticker moves next_run on as it enqueues: write only what differs, from the row as
+        # it is now (locked, as django-q2's scheduler locks it), so a stale copy never moves
+        # next_run back to a slot that has already run.
+        with transaction.atomic(using=using):
+            schedule = Schedule.objects.using(using).select_for_update().get(pk=schedule.pk)
+            restart = schedule.cron != cron or (schedule.repeats == 0 and repeats != 0)
+            changes = {field: value for field, value in wanted.items() if getattr(schedule, field) != value}
+            if restart or schedule.next_run is None:
+                changes["next_run"] = croniter(cron, now).get_next(datetime)
+            if changes:
+                Schedule.objects.using(using).filter(pk=schedule.pk).update(**changes)
+                for field, value in changes.items():
+                    setattr(schedule, field, value)
     if job.schedule_id != schedule.pk:
         job.schedule = schedule
         job.save(using=using, update_fields=["schedule"])
@@ -87,13 +94,17 @@ def schedule_apply(*, job: Job, using: str = "default", now: datetime | None = N
 
 
 def job_update(*, job: Job, enabled: bool, interval_seconds: int) -> Job:
-    """An operator's edit: kept by later syncs."""
+    """An operator's edit: kept by later syncs.
+
+    Writes only the operator's fields: the lease and counters in `job` may be stale, and a run
+    on a worker writes them meanwhile (a stale lease written back would let runs overlap).
+    """
     with transaction.atomic():
         if interval_seconds != job.interval_seconds:
             job.interval_set_by_operator = True
         job.enabled = enabled
         job.interval_seconds = interval_seconds
-        job.save()
+        job.save(update_fields=["enabled", "interval_seconds", "interval_set_by_operator"])
         schedule_apply(job=job)
     return job
 

@@ -1,9 +1,12 @@
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.utils import timezone
 from django_q.models import Schedule
 
-from jobs.models import Job
+from jobs.models import Job, JobRun
 from jobs.services import job_update, schedules_sync
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +77,32 @@ def test_it_stops_scheduling_a_job_that_left_the_registry(settings):
     job = Job.objects.select_related("schedule").get(pk="noop")
     assert job.enabled is False
     assert job.schedule.repeats == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_operators_edit_never_overwrites_a_runs_lease_or_moves_next_run_back(postgres):
+    """The admin form holds a copy of the job; a worker and the ticker write meanwhile."""
+    schedules_sync()
+    stale = Job.objects.select_related("schedule").get(pk="price_fetcher")  # the operator's page
+    now = timezone.now()
+    run_holding_lease = JobRun.objects.create(job_id="price_fetcher", started_at=now, outcome="running")
+    moved_on = stale.schedule.next_run + timedelta(seconds=5)
+
+    def worker_and_ticker():  # another connection: a run claims the lease, the ticker enqueues
+        Job.objects.filter(pk="price_fetcher").update(
+            lease_run=run_holding_lease, lease_expires_at=now + timedelta(seconds=35), runs=41)
+        Schedule.objects.filter(pk=stale.schedule_id).update(next_run=moved_on)
+        connection.close()
+
+    thread = threading.Thread(target=worker_and_ticker)
+    thread.start()
+    thread.join()
+
+    job_update(job=stale, enabled=True, interval_seconds=stale.interval_seconds)
+
+    job = Job.objects.select_related("schedule").get(pk="price_fetcher")
+    assert job.lease_run_id == run_holding_lease.pk
+    assert job.lease_expires_at == now + timedelta(seconds=35)
+    assert job.runs == 41
+    assert job.schedule.next_run == moved_on  # not moved back to the slot the ticker enqueued
