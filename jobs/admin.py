@@ -1,4 +1,9 @@
+from datetime import datetime
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from jobs.models import Job, JobRun
@@ -16,9 +21,10 @@ class RecentRunInline(admin.TabularInline):
     ordering = ("-started_at",)
     verbose_name_plural = "Recent runs"
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[JobRun]:
         queryset = super().get_queryset(request)
-        job_id = request.resolver_match.kwargs.get("object_id")
+        match = request.resolver_match
+        job_id = match.kwargs.get("object_id") if match else None
         recent = queryset.filter(job_id=job_id).order_by("-started_at").values_list("pk", flat=True)[:20]
         return queryset.filter(pk__in=list(recent))
 
@@ -35,37 +41,37 @@ class JobAdmin(admin.ModelAdmin):
     actions = ("run_now", "enable", "disable")
     inlines = (RecentRunInline,)
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs come from the registry
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         return False
 
     @admin.display(boolean=True)
-    def healthy(self, job):
+    def healthy(self, job: Job) -> bool:
         return job_is_healthy(job, now=timezone.now(), running=job.enabled)
 
     @admin.display()
-    def next_run(self, job):
+    def next_run(self, job: Job) -> datetime | None:
         return job.schedule.next_run if job.enabled and job.schedule else None
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Job, form: Any, change: bool) -> None:
         old = Job.objects.get(pk=obj.pk)
         job_update(job=old, enabled=obj.enabled, interval_seconds=obj.interval_seconds)
 
     @admin.action(description="Run now (on a cluster worker)", permissions=["change"])
-    def run_now(self, request, queryset):
+    def run_now(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             job_enqueue(job=job)
         self.message_user(request, f"Queued {queryset.count()} job(s).", messages.SUCCESS)
 
     @admin.action(description="Enable", permissions=["change"])
-    def enable(self, request, queryset):
+    def enable(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             job_update(job=job, enabled=True, interval_seconds=job.interval_seconds)
 
     @admin.action(description="Disable", permissions=["change"])
-    def disable(self, request, queryset):
+    def disable(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             job_update(job=job, enabled=False, interval_seconds=job.interval_seconds)
 
@@ -76,8 +82,8 @@ class JobRunAdmin(admin.ModelAdmin):
     list_filter = ("job", "outcome", "trigger")
     readonly_fields = [f.name for f in JobRun._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: JobRun | None = None) -> bool:
         return False

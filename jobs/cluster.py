@@ -19,6 +19,9 @@ import contextlib
 import logging
 import signal
 import threading
+from multiprocessing.process import BaseProcess
+from types import FrameType
+from typing import Any
 
 import psutil
 from django_q.cluster import Cluster
@@ -31,7 +34,7 @@ MIN_CHILDREN_TO_RUN = 3
 
 
 class StoppableCluster(Cluster):
-    def __init__(self, *args, grace: float = 10.0, **kwargs):
+    def __init__(self, *args: Any, grace: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # installs Cluster.sig_handler; replaced below
         self.grace = grace
         self.stopping = threading.Event()
@@ -40,7 +43,7 @@ class StoppableCluster(Cluster):
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
 
-    def _on_signal(self, signum, frame):
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # Nothing that can block: the main thread does the stop when it sees the flag.
         self.stop_signal = signal.Signals(signum).name
         self.stopping.set()
@@ -109,12 +112,12 @@ class StoppableCluster(Cluster):
 def _alive(process: psutil.Process) -> bool:
     # is_running() also checks the start time, so a reused pid is not taken for our process.
     try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
 
-def _terminate(processes: list[psutil.Process], *, sentinel) -> None:
+def _terminate(processes: list[psutil.Process], *, sentinel: BaseProcess) -> None:
     # The Sentinel is our child: multiprocessing reaps it (psutil must not, or multiprocessing
     # would take it for alive). Its children are not ours: psutil waits for them.
     for process in processes:

@@ -1,12 +1,14 @@
+from collections.abc import Iterator
+
 from django.utils import timezone
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from goldsocial.health import metrics_collector
 from jobs.selectors import jobs_status, live_clusters
 
 
 @metrics_collector
-def job_metrics():
+def job_metrics() -> Iterator[Metric]:
     clusters = live_clusters()
     rows = jobs_status(now=timezone.now(), clusters=clusters)
     runs = CounterMetricFamily("goldsocial_job_runs", "Finished job runs", labels=["job"])

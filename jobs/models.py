@@ -50,7 +50,7 @@ class Job(models.Model):
     class Meta:
         ordering = ["key"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -82,5 +82,5 @@ class JobRun(models.Model):
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["job", "-started_at"], name="jobrun_job_started")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.job_id} {self.outcome} at {self.started_at:%Y-%m-%d %H:%M:%S}"

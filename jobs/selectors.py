@@ -2,6 +2,7 @@
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from jobs.models import Job
 
@@ -29,7 +30,7 @@ def job_is_healthy(job: Job, *, now: datetime, running: bool) -> bool:
     return now - job.last_success_at < timedelta(seconds=3 * job.interval_seconds)
 
 
-def jobs_status(*, now: datetime, clusters: int | None) -> list[dict]:
+def jobs_status(*, now: datetime, clusters: int | None) -> list[dict[str, Any]]:
     rows = []
     for job in Job.objects.select_related("schedule").order_by("key"):
         running = job.enabled and bool(clusters)

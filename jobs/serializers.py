@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -7,7 +9,7 @@ from goldsocial.timefmt import iso_ms
 
 @extend_schema_field(OpenApiTypes.DATETIME)
 class IsoMsField(serializers.Field):
-    def to_representation(self, value):
+    def to_representation(self, value: datetime | None) -> str | None:
         return iso_ms(value)
 
 

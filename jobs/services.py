@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from croniter import croniter
+from croniter import croniter  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -18,7 +18,7 @@ from django_q.models import Schedule, Task
 
 from jobs.intervals import cron_for_interval
 from jobs.models import Job, JobRun
-from jobs.registry import all_jobs, get_job
+from jobs.registry import JobSpec, all_jobs, get_job
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +114,9 @@ def job_enqueue(*, job: Job) -> str:
     from django_q.tasks import async_task
 
     spec = get_job(job.key)
-    return async_task(TASK_FUNC, job.key, trigger=JobRun.Trigger.MANUAL,
-                      q_options={"timeout": spec.timeout, "group": job.key})
+    task_id: str = async_task(TASK_FUNC, job.key, trigger=JobRun.Trigger.MANUAL,
+                              q_options={"timeout": spec.timeout, "group": job.key})
+    return task_id
 
 
 def job_run(
@@ -135,8 +136,7 @@ def job_run(
         logger.warning("job %s skipped: its previous run is still going", key)
         return run
     if run.outcome == JobRun.Outcome.EXPIRED:
-        logger.warning("job %s expired: its slot %s is %.1f s past, more than one interval; not run",
-                       key, scheduled_for.isoformat(), (now - scheduled_for).total_seconds())
+        logger.warning("job %s expired: its slot %s is more than one interval past; not run", key, scheduled_for)
         return run
 
     started = time.monotonic()
@@ -156,7 +156,7 @@ def job_run(
     return run
 
 
-def _claim(*, spec, now, scheduled_for, trigger) -> JobRun:
+def _claim(*, spec: JobSpec, now: datetime, scheduled_for: datetime | None, trigger: str) -> JobRun:
     """Take the job's lease for a new run, or record why the run does not happen.
 
     1. A scheduled run that starts more than one interval after its slot is recorded

@@ -15,8 +15,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connections
+from django_q.brokers import Broker
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +27,8 @@ class ScheduleTicker(threading.Thread):
     PERIOD = 1.0
     OFFSET = 0.005
 
-    def __init__(self, *, broker, stop_event: threading.Event | None = None,
-                 can_schedule: Callable[[], bool] = lambda: True):
+    def __init__(self, *, broker: Broker, stop_event: threading.Event | None = None,
+                 can_schedule: Callable[[], bool] = lambda: True) -> None:
         super().__init__(name="schedule-ticker", daemon=True)
         self.broker = broker
         # The cluster's own stop flag when given: set from its signal handler, it ends the
@@ -39,7 +41,7 @@ class ScheduleTicker(threading.Thread):
         self.db_seconds = 0.0
         self.started_at = time.monotonic()
 
-    def _count(self, execute, sql, params, many, context):
+    def _count(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
         started = time.perf_counter()
         try:
             return execute(sql, params, many, context)
@@ -47,7 +49,7 @@ class ScheduleTicker(threading.Thread):
             self.queries += 1
             self.db_seconds += time.perf_counter() - started
 
-    def run(self):
+    def run(self) -> None:
         from django_q.scheduler import scheduler
 
         connection = connections["default"]
@@ -71,7 +73,7 @@ class ScheduleTicker(threading.Thread):
                 self.ticks += 1
         connections.close_all()
 
-    def stop(self):
+    def stop(self) -> None:
         self._stop_event.set()
         self.join(timeout=5)
         elapsed = max(time.monotonic() - self.started_at, 1e-9)

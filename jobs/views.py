@@ -1,6 +1,7 @@
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,6 +16,6 @@ class JobStatusView(APIView):
     authentication_classes = []
 
     @extend_schema(responses=JobsStatusSerializer)
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         rows = jobs_status(now=timezone.now(), clusters=live_clusters())
         return Response(JobsStatusSerializer({"jobs": rows, "total_jobs": len(rows)}).data)

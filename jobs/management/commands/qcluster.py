@@ -2,9 +2,10 @@
 
 import logging
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, CommandParser
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.management.commands.qcluster import Command as StockCommand
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 class Command(StockCommand):
     help = "Starts a django-q2 cluster that runs the project's jobs on time (to the second)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         parser.add_argument(
             "--stock-scheduler", action="store_true",
@@ -30,7 +31,7 @@ class Command(StockCommand):
                  "processes are terminated (default 10).",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if settings.DB_POOL:
             raise CommandError(
                 "DB_POOL=true is for web processes: qcluster forks its workers, and a connection pool "
@@ -38,7 +39,8 @@ class Command(StockCommand):
                 "Procfile sets it on the web line only).")
         if options["stock_scheduler"]:
             Conf.SCHEDULER = True
-            return super().handle(*args, **options)
+            super().handle(*args, **options)
+            return
         if options["stop_grace"] < 0:
             raise CommandError(f"--stop-grace must be 0 or more seconds, got {options['stop_grace']}")
         settings.SECRET_KEY  # noqa: B018 - the stock command insists on it too

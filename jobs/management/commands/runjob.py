@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from jobs.models import JobRun
@@ -9,10 +11,10 @@ from jobs.services import job_run
 class Command(BaseCommand):
     help = "Runs one job once, now, in the foreground, and prints what it did."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("key", help="one of: " + ", ".join(all_jobs()))
 
-    def handle(self, *args, key, **options):
+    def handle(self, *args: Any, key: str, **options: Any) -> None:
         if key not in all_jobs():
             raise CommandError(f"unknown job {key!r}; known jobs: {', '.join(all_jobs())}")
         run = job_run(key=key, now=timezone.now(), trigger=JobRun.Trigger.MANUAL)
