@@ -17,7 +17,10 @@ from goldsocial.env import env_bool, env_float, env_int, env_list, env_str, env_
 from jobs.intervals import cron_for_interval
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-load_dotenv(BASE_DIR / ".env", override=False)
+# DOTENV_FILE="" reads no file: the test suite's processes must not pick up a developer's .env.
+_dotenv_file = os.environ.get("DOTENV_FILE", str(BASE_DIR / ".env"))
+if _dotenv_file:
+    load_dotenv(_dotenv_file, override=False)
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")

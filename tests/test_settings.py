@@ -111,3 +111,26 @@ def test_workers_keep_a_persistent_checked_connection_instead():
     pool, max_age = _database_options(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
                                       DB_POOL="false")
     assert pool == "None" and max_age == "600"
+
+
+def _log_level(**env) -> str:
+    environment = {**{k: v for k, v in os.environ.items() if k != "LOG_LEVEL"}, **env}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.LOG_LEVEL)"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_it_reads_the_dotenv_file_and_the_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("LOG_LEVEL=WARNING\n")
+
+    assert _log_level(DOTENV_FILE=str(dotenv)) == "WARNING"
+    assert _log_level(DOTENV_FILE=str(dotenv), LOG_LEVEL="ERROR") == "ERROR"
+
+
+def test_the_suite_and_the_processes_it_starts_read_no_dotenv_file():
+    assert os.environ["DOTENV_FILE"] == ""  # inherited by every child process
+    assert _log_level() == "INFO"  # the default, whatever a developer's .env says

@@ -32,7 +32,14 @@ from tests.markets.conftest import (
 )
 from tests.processes import free_port, wait_for
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _postgres_bin() -> Path:
+    """The newest installed PostgreSQL's binaries (Debian keeps each major under its number)."""
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    return installed[-1].parent if installed else Path("/usr/lib/postgresql/<version>/bin")
+
+
+PG_BIN = _postgres_bin()
 
 
 class PrivateRedis:
@@ -79,7 +86,7 @@ class PrivatePostgres:
     def __init__(self):
         ok = (PG_BIN / "initdb").exists() and shutil.which("runuser") is not None and os.geteuid() == 0
         require_service(ok, f"PostgreSQL binaries in {PG_BIN} and root to run them as postgres",
-                        "apt-get install postgresql-15; run the suite as root (as CI does)")
+                        "apt-get install postgresql; run the suite as root (as CI does)")
         # Not under pytest's tmp_path: the postgres user cannot enter root's private directories.
         base = Path(tempfile.mkdtemp(prefix="goldsocial-faults-pg-"))
         self.base = base
