@@ -14,11 +14,13 @@ broker that only other clusters would then run, late.
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
 from django_q.brokers import Broker
+from django_q.signals import pre_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ class ScheduleTicker(threading.Thread):
         self.can_schedule = can_schedule
         self.ticks = 0
         self.held = 0
+        # Tasks this ticker handed to the broker, per schedule: which cluster won which slots.
+        self.enqueued: Counter[str] = Counter()
         self.queries = 0
         self.db_seconds = 0.0
         self.started_at = time.monotonic()
@@ -49,9 +53,14 @@ class ScheduleTicker(threading.Thread):
             self.queries += 1
             self.db_seconds += time.perf_counter() - started
 
+    def _count_enqueued(self, sender: object, task: dict[str, Any], **kwargs: Any) -> None:
+        if threading.current_thread() is self:
+            self.enqueued[str(task.get("group"))] += 1
+
     def run(self) -> None:
         from django_q.scheduler import scheduler
 
+        pre_enqueue.connect(self._count_enqueued, dispatch_uid=f"schedule-ticker-{id(self)}")
         connection = connections["default"]
         with connection.execute_wrapper(self._count):
             while True:
@@ -78,8 +87,8 @@ class ScheduleTicker(threading.Thread):
         self.join(timeout=5)
         elapsed = max(time.monotonic() - self.started_at, 1e-9)
         logger.warning(
-            "schedule ticker stopped: ticks=%d queries=%d db_seconds=%.3f "
+            "schedule ticker stopped: ticks=%d enqueued=%s queries=%d db_seconds=%.3f "
             "queries_per_second=%.2f db_ms_per_second=%.3f",
-            self.ticks, self.queries, self.db_seconds, self.queries / elapsed,
-            self.db_seconds * 1000 / elapsed,
+            self.ticks, ",".join(f"{name}:{n}" for name, n in sorted(self.enqueued.items())) or "none",
+            self.queries, self.db_seconds, self.queries / elapsed, self.db_seconds * 1000 / elapsed,
         )

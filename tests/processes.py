@@ -4,14 +4,18 @@ Each process is started in its own session and stopped by its own pid: the tests
 touch processes they did not start.
 """
 
+import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +50,17 @@ class Process:
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
+        # Every pid that was ever part of this process tree (a cluster's workers are
+        # replaced over time): what a JobRun's pid is matched against to tell clusters apart.
+        self.tree_pids: set[int] = {self.popen.pid}
+        threading.Thread(target=self._watch_tree, daemon=True).start()
+
+    def _watch_tree(self) -> None:
+        root = psutil.Process(self.popen.pid)
+        while self.popen.poll() is None:
+            with contextlib.suppress(psutil.Error):
+                self.tree_pids.update(child.pid for child in root.children(recursive=True))
+            time.sleep(0.2)
 
     def stop(self, sig=signal.SIGINT, timeout: float = 30) -> int:
         if self.popen.poll() is None:
@@ -80,3 +95,16 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "c
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def assert_clusters_took_part(clusters: list[Process], *, job: str) -> None:
+    """Each cluster's ticker won some of the job's slots (it says how many when it stops), and
+    every run was done by a worker of one of them. Which cluster's worker runs a task is the
+    broker's choice: with Redis, one cluster's pusher can take every task of a 1 s job."""
+    from jobs.models import JobRun
+
+    for cluster in clusters:
+        won = re.search(rf"enqueued=\S*\b{re.escape(job)}:(\d+)", cluster.output())
+        assert won and int(won.group(1)) > 0, cluster.output()
+    run_pids = set(JobRun.objects.filter(job_id=job).values_list("pid", flat=True))
+    assert run_pids <= set().union(*(cluster.tree_pids for cluster in clusters))
