@@ -132,11 +132,20 @@ IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
 # --- Redis: cache, channel layer, task broker ------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+# One pool per process, bounded, whatever the number of open sockets (goldsocial/redis_pool.py);
+# a caller finding every connection busy waits REDIS_POOL_TIMEOUT seconds, then gets an error.
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 16, minimum=1, maximum=1000)
+REDIS_POOL_TIMEOUT = env_float("REDIS_POOL_TIMEOUT", 2.0, minimum=0.01)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "goldsocial",
+        "OPTIONS": {
+            "pool_class": "goldsocial.redis_pool.ProcessConnectionPool",
+            "max_connections": REDIS_MAX_CONNECTIONS,
+            "timeout": REDIS_POOL_TIMEOUT,
+        },
     }
 }
 

@@ -52,6 +52,10 @@ def last_key(symbol: str) -> str:
     return f"markets:last:{symbol}"
 
 
+def stored_key(symbol: str) -> str:
+    return f"markets:stored:{symbol}"
+
+
 @dataclass(frozen=True)
 class CacheEntry:
     symbol: str
@@ -128,9 +132,37 @@ def prices_latest(*, now: datetime, symbols: list[str] | None = None) -> list[di
     """
     symbols = [s for s in settings.MARKET_SYMBOLS if symbols is None or s in symbols]
     entries = cache_entries(symbols=symbols)
-    for symbol in symbols:
-        if entries[symbol] == (None, None):
-            tick = PriceTick.objects.filter(symbol=symbol).order_by("-timestamp").first()
-            if tick is not None:
-                entries[symbol] = (None, entry_from_tick(tick))
+    missing = [s for s in symbols if entries[s] == (None, None)]
+    for symbol, entry in stored_entries(symbols=missing).items():
+        entries[symbol] = (None, entry)
     return price_items(entries=entries, symbols=symbols, now=now)
+
+
+def stored_entries(*, symbols: list[str]) -> dict[str, CacheEntry]:
+    """The last stored tick of each of `symbols`, for those that have one.
+
+    Every WebSocket connect asks for the latest prices: the database's answer (a tick, or
+    none) is kept in the cache for PRICE_CACHE_TTL_SECONDS, so a symbol never priced or a
+    flushed cache costs one query per symbol that often, not one per connect.
+    """
+    if not symbols:
+        return {}
+    try:
+        remembered = cache.get_many([stored_key(s) for s in symbols])
+    except RedisError:
+        remembered = None  # Redis away: ask the database, remember nothing
+    found, learned = {}, {}
+    for symbol in symbols:
+        if remembered is not None and stored_key(symbol) in remembered:
+            data = remembered[stored_key(symbol)]
+        else:
+            tick = PriceTick.objects.filter(symbol=symbol).order_by("-timestamp").first()
+            data = learned[stored_key(symbol)] = entry_from_tick(tick).to_cache() if tick else {}
+        if data:
+            found[symbol] = CacheEntry.from_cache(data)
+    if learned and remembered is not None:
+        try:
+            cache.set_many(learned, timeout=settings.PRICE_CACHE_TTL_SECONDS)
+        except RedisError as exc:
+            logger.warning("stored prices not cached: %s", exc)
+    return found

@@ -87,6 +87,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def open_descriptors(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def tcp_connections_to(pid: int, port: int) -> int:
+    """TCP sockets of process `pid` whose remote end is `port` (Redis' port, say), from /proc."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():  # no IPv6 on this machine
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            fields = line.split()  # sl, local, remote, state, ..., inode (the 10th)
+            if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                count += 1
+    return count
+
+
 def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -37,6 +37,9 @@ def _start(**env):
     ("QCLUSTER_WORKERS", "0", "QCLUSTER_WORKERS"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
     ("QCLUSTER_BROKER", "rabbitmq", "QCLUSTER_BROKER"),
+    ("REDIS_MAX_CONNECTIONS", "0", "REDIS_MAX_CONNECTIONS"),
+    ("REDIS_MAX_CONNECTIONS", "lots", "REDIS_MAX_CONNECTIONS"),
+    ("REDIS_POOL_TIMEOUT", "-1", "REDIS_POOL_TIMEOUT"),
 ])
 def test_it_stops_start_up_naming_the_bad_variable(variable, value, says):
     result = _start(**{variable: value})

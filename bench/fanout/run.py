@@ -4,9 +4,12 @@
 
 Per configuration and size it prints, per broadcast, the delivery latency over all clients
 (p50, p99, max = time until every client has it), messages lost, the server's CPU time per
-broadcast and its memory per connection. Server on core 0, client processes on core 1
-(os.sched_setaffinity), so the load generator cannot take the server's core; the machine has
-2 cores shared with other work, so figures vary between runs.
+broadcast and its memory per connection; and, once every client is connected, the server's open
+file descriptors and its connections to Redis. The latest prices are in the cache first, as
+the price fetcher keeps them in production, so each snapshot on connect comes from Redis.
+Server on core 0, client processes on core 1 (os.sched_setaffinity), so the load generator
+cannot take the server's core; the machine has 2 cores shared with other work, so figures vary
+between runs.
 """
 
 import argparse
@@ -19,6 +22,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from tests.processes import open_descriptors, tcp_connections_to
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -104,6 +110,30 @@ def start_server(name: str, port: int, redis_url: str, bare_channel: str):
     return proc
 
 
+def django_setup(redis_url: str) -> None:
+    os.environ["REDIS_URL"] = redis_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.fanout.settings")
+    os.environ.setdefault("DEBUG", "true")
+    import django
+
+    django.setup()
+
+
+def prices_cache(redis_url: str) -> None:
+    """The latest prices in the cache, as the price fetcher leaves them every few seconds."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    django_setup(redis_url)
+    from markets.selectors import CacheEntry
+    from markets.services import cache_write
+
+    now = datetime.now(UTC)
+    cache_write(entries=[CacheEntry(symbol=p["symbol"], bid=Decimal(str(p["bid"])), ask=Decimal(str(p["ask"])),
+                                    mid=Decimal(str(p["price"])), timestamp=now, source=p["source"])
+                         for p in PRICES])
+
+
 class Publisher:
     """Sends a broadcast the way production does: through the channel layer (or raw PUBLISH for bare)."""
 
@@ -116,12 +146,7 @@ class Publisher:
             self.redis = redis.Redis.from_url(redis_url)
             self.channel = bare_channel
             return
-        os.environ["REDIS_URL"] = redis_url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.fanout.settings")
-        os.environ.setdefault("DEBUG", "true")
-        import django
-
-        django.setup()
+        django_setup(redis_url)
         from channels.layers import channel_layers
         from django.conf import settings
 
@@ -158,6 +183,8 @@ def run_one(name: str, clients: int, broadcasts: int, interval: float, processes
     from bench.fanout import clients as client_module
 
     try:
+        if CONFIGS[name][0] != "bare":
+            prices_cache(redis_url)
         rss_before = rss_bytes(server.pid)
         shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
         for share in shares:
@@ -176,6 +203,8 @@ def run_one(name: str, clients: int, broadcasts: int, interval: float, processes
             print(f"  {name}: only {connected}/{clients} connected: {[s['first_error'] for s in statuses][:2]}")
         time.sleep(1.0)
         rss_after = rss_bytes(server.pid)
+        descriptors = open_descriptors(server.pid)
+        redis_connections = tcp_connections_to(server.pid, urlsplit(redis_url).port or 6379)
         publisher = Publisher(name, redis_url, bare_channel)
         sent_at = []
         cpu_start = cpu_seconds(server.pid)
@@ -218,7 +247,7 @@ def run_one(name: str, clients: int, broadcasts: int, interval: float, processes
     print(f"{name:18} {clients:6} conn={connected:6} ({connect_s:5.1f}s)  p50={p50 * 1000:7.1f}ms  "
           f"p99={p99 * 1000:7.1f}ms (worst {worst_p99 * 1000:7.1f})  max={worst * 1000:7.1f}ms  lost={lost:5}  "
           f"cpu/broadcast={cpu_per:6.3f}s ({cpu_per / max(connected, 1) * 1e6:5.1f}us/client)  "
-          f"mem/conn={mem / 1024:5.1f}KiB", flush=True)
+          f"mem/conn={mem / 1024:5.1f}KiB  fds={descriptors:6} redis={redis_connections:5}", flush=True)
 
 
 def main():

@@ -1,13 +1,16 @@
 """The project's settings, with the channel layer the benchmark asks for (FANOUT_LAYER=core|pubsub)."""
 
 import os
+from urllib.parse import urlsplit
 
 from goldsocial.settings import *  # noqa: F403
 from goldsocial.settings import CHANNEL_LAYERS, REDIS_URL
 
-# A prefix of its own: a benchmark must not hear (or be heard by) a test run on the same Redis.
+# A prefix of its own: a benchmark must not hear (or be heard by) a test run on the same Redis,
+# nor another benchmark on another database of it (Pub/Sub channels ignore the database).
+_PREFIX = f"fanout-bench.{urlsplit(REDIS_URL).path.strip('/') or '0'}."
 PUBSUB_LAYERS = {"default": {**CHANNEL_LAYERS["default"],
-                             "CONFIG": {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": "fanout-bench."}}}
+                             "CONFIG": {**CHANNEL_LAYERS["default"]["CONFIG"], "prefix": _PREFIX}}}
 CHANNEL_LAYERS = PUBSUB_LAYERS
 CORE_LAYERS = {
     "default": {

@@ -56,6 +56,20 @@ def test_it_falls_back_to_the_last_stored_tick_when_the_cache_is_empty():
     assert (item["price"], item["stale"], item["age_seconds"]) == (6.0, True, 60.0)
 
 
+def test_it_remembers_the_stored_ticks_in_the_cache_instead_of_asking_the_database_each_time(
+        django_assert_num_queries):
+    PriceTick.objects.create(symbol="BTCUSD", bid=5, ask=7, mid=6, source="kraken", fetched_at=NOW,
+                             timestamp=NOW - timedelta(minutes=1))
+
+    with django_assert_num_queries(3):  # one per symbol: BTCUSD stored, the two others never priced
+        first = prices_latest(now=NOW)
+    with django_assert_num_queries(0):
+        again = prices_latest(now=NOW)
+
+    assert first == again
+    assert [(i["symbol"], i["price"], i["stale"]) for i in again] == [("BTCUSD", 6.0, True)]
+
+
 def test_it_leaves_out_symbols_never_priced_and_those_not_asked_for():
     cache.set(latest_key("XAUUSD"), entry().to_cache())
     cache.set(latest_key("BTCUSD"), entry("BTCUSD", "84000").to_cache())

@@ -81,3 +81,25 @@ def _close_executor_connections():
     from django.db import connections
 
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture
+def snapshot_queries(db):
+    """The SQL the consumers run through database_sync_to_async, which uses asgiref's one
+    shared thread (and so that thread's own database connection) under these tests."""
+    from asgiref.sync import SyncToAsync
+    from django.db import connection
+
+    queries: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        queries.append(sql)
+        return execute(sql, params, many, context)
+
+    def in_that_thread(function):
+        return SyncToAsync.single_thread_executor.submit(function).result()
+
+    wrapper = in_that_thread(lambda: connection.execute_wrapper(record))
+    in_that_thread(wrapper.__enter__)
+    yield queries
+    in_that_thread(lambda: wrapper.__exit__(None, None, None))

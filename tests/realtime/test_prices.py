@@ -143,3 +143,44 @@ async def test_it_leaves_the_group_when_the_snapshot_fails(in_memory_layer, monk
     monkeypatch.setattr(snapshot, "prices_snapshot", broken)
     await expect_refusal("/ws/prices/", 1011, "unavailable")
     assert "prices" not in local_groups().members
+
+
+def _cache_prices(*symbols):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from markets.selectors import CacheEntry
+    from markets.services import cache_write
+
+    at = timezone.now() - timedelta(seconds=1)
+    cache_write(entries=[CacheEntry(symbol=s, bid=Decimal(1), ask=Decimal(3), mid=Decimal(2), timestamp=at,
+                                    source="swissquote") for s in symbols])
+
+
+async def _snapshot_symbols() -> list[str]:
+    comm = await connect("/ws/prices/")
+    frame = json.loads(await comm.receive_from())
+    await comm.disconnect()
+    assert frame["type"] == "price.snapshot"
+    return [item["symbol"] for item in frame["prices"]]
+
+
+async def test_a_connect_queries_no_database_when_the_cache_has_every_price(
+        redis_url, settings, snapshot_queries):
+    settings.MARKET_SYMBOLS = ["XAUUSD", "BTCUSD"]
+    _cache_prices("XAUUSD", "BTCUSD")
+
+    assert await _snapshot_symbols() == ["XAUUSD", "BTCUSD"]
+    assert snapshot_queries == []
+
+
+async def test_a_symbol_never_priced_costs_one_query_not_one_per_connect(redis_url, settings, snapshot_queries):
+    settings.MARKET_SYMBOLS = ["XAUUSD", "BTCUSD"]
+    _cache_prices("XAUUSD")
+
+    for _ in range(3):
+        assert await _snapshot_symbols() == ["XAUUSD"]
+    assert len(snapshot_queries) == 1
+    assert "markets_pricetick" in snapshot_queries[0]
