@@ -20,5 +20,5 @@ def test_it_records_a_failed_run_when_no_market_got_a_price(httpserver, market_s
 
     run = job_run(key="price_fetcher", now=NOW)
 
-    assert run.outcome == JobRun.Outcome.FAILURE
+    assert run.outcome == JobRun.Outcome.FAILED
     assert run.error.startswith("PricesUnavailable: 6 prices: 6 failed")
