@@ -16,8 +16,8 @@ from tests.conftest import require_service
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-# A name that is not loopback to the page's scripts: Swagger UI, for one, behaves differently
-# on localhost and 127.0.0.1. The browser resolves it to 127.0.0.1 itself.
+# A host name as in production, not loopback: some scripts skip work on localhost and 127.0.0.1
+# (Swagger UI's online validator does). The browser resolves it to 127.0.0.1 itself.
 PUBLIC_HOST = "goldsocial.test"
 
 
