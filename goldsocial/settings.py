@@ -317,8 +317,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / (env_str("STATIC_ROOT", "") or "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # DEBUG off: names carry a hash of the content (cached for ever by browsers) and `.gz`/`.br`
-    # copies sit beside them, all made by `collectstatic`, which must run first ({% static %}
+    # DEBUG off: names carry a hash of the content (cached for ever by browsers) and a `.gz`
+    # copy sits beside each, all made by `collectstatic`, which must run first ({% static %}
     # fails on a file missing from its manifest). DEBUG on: plain names, and WhiteNoise finds
     # the files in the apps themselves, so development needs no `collectstatic`.
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
