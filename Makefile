@@ -18,10 +18,11 @@ install: $(STAMP)
 	cp .env.example .env
 	@echo "created .env from .env.example (DEBUG on, local services)"
 
-## make run: migrate, register the schedules, then the web server and qcluster together.
+## make run: migrate, register the schedules, collect static files, then the web server and qcluster.
 run: $(STAMP) .env
 	$(BIN)/python manage.py preflight
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@# -e /dev/null: Django reads .env itself, where the environment wins (honcho's .env would win).
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -e /dev/null -f Procfile
 
@@ -32,11 +33,12 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/python manage.py preflight
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEMO_ENV) $(BIN)/python manage.py demo_seed
+	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEMO_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -e /dev/null -f Procfile.demo
 
 ## make test: lint, migrations in step with the models, the whole test suite.
 test: $(STAMP)
-	@command -v chromium >/dev/null 2>&1 || echo "note: no chromium; the dashboard browser test skips locally (apt-get install chromium), fails in CI"
+	@command -v chromium >/dev/null 2>&1 || echo "note: no chromium; the browser tests skip locally (apt-get install chromium), fail in CI"
 	$(BIN)/ruff check .
 	SECRET_KEY=$${SECRET_KEY:-makemigrations-check} $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -45,4 +47,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) *.egg-info test_db*.sqlite3*
+	rm -rf $(VENV) *.egg-info test_db*.sqlite3* staticfiles

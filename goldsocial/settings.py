@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     # Before django_q: our `qcluster` command extends the stock one with a sub-second ticker.
     "jobs",
@@ -57,6 +58,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the application itself: uvicorn serves none. After SecurityMiddleware,
+    # so they get its HTTPS redirect and headers; before everything else, which they do not need.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -270,6 +274,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "GoldSocial API", "VERSION": "0.1.0",
+    # Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar), not a CDN:
+    # the docs work offline and load nothing from another host.
+    "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
+    # validatorUrl: Swagger UI would otherwise send the schema's URL to validator.swagger.io
+    # (for any host but localhost) to show a badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # One name for the news categories used by several serializers (drf_spectacular.W001).
     "ENUM_NAME_OVERRIDES": {"NewsCategoryEnum": "news.models.Category"},
 }
@@ -319,7 +329,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` puts the files WhiteNoise serves (relative paths: from the project).
+STATIC_ROOT = BASE_DIR / (env_str("STATIC_ROOT", "") or "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # DEBUG off: names carry a hash of the content (cached for ever by browsers) and a `.gz`
+    # copy sits beside each, all made by `collectstatic`, which must run first ({% static %}
+    # fails on a file missing from its manifest). DEBUG on: plain names, and WhiteNoise finds
+    # the files in the apps themselves, so development needs no `collectstatic`.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # HTTPS: on by default when DEBUG is off. Behind a proxy that terminates TLS, set
 # SECURE_PROXY_SSL_HEADER=true so Django trusts its X-Forwarded-Proto.

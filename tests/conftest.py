@@ -72,6 +72,31 @@ def pytest_collection_modifyitems(config, items):
         items[:] = selected
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_from_the_apps():
+    """In-process tests find static files in the apps, as development does.
+
+    Tests run with DEBUG off, whose storage needs `collectstatic` and its manifest before any
+    {% static %}; the servers the tests start get a collected copy (tests/realtime/server.py).
+    """
+    from django.conf import settings
+    from django.test import override_settings
+
+    storages = {**settings.STORAGES,
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=storages, WHITENOISE_USE_FINDERS=True, WHITENOISE_AUTOREFRESH=True):
+        yield
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (tests/browser.py); skips locally, fails in CI, when it is missing."""
+    from tests.browser import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
 @pytest.fixture
 def broadcasts():
     """Capture the events sent through goldsocial.broadcast instead of sending them."""

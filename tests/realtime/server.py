@@ -1,8 +1,11 @@
 """Start the project's ASGI application under uvicorn, as the Procfile does, on a free port."""
 
+import atexit
 import contextlib
+import functools
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,13 +41,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@functools.cache
+def collected_static() -> str:
+    """`collectstatic` with production settings, once per test run, into a temporary folder.
+
+    The servers then serve static files as a release does: hashed names, gzip copies, manifest.
+    """
+    root = tempfile.mkdtemp(prefix="goldsocial-static-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    env = {**os.environ, "DEBUG": "false", "SECRET_KEY": "tests-only", "STATIC_ROOT": root}
+    done = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode:
+        raise RuntimeError(f"collectstatic exited with {done.returncode}: {done.stdout}{done.stderr}")
+    return root
+
+
 @contextlib.contextmanager
 def uvicorn_server(*, database_url: str, redis_url: str, extra_env: dict | None = None):
     port = free_port()
     procfile_env, procfile_options = procfile_web()
     env = {**os.environ, **procfile_env, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "SECRET_KEY": "tests-only", "DEBUG": "false", "ALLOWED_HOSTS": "localhost,127.0.0.1",
-           "SECURE_COOKIES": "false", **(extra_env or {})}
+           "SECURE_COOKIES": "false", "STATIC_ROOT": collected_static(), **(extra_env or {})}
     cmd = [sys.executable, "-m", "uvicorn", "goldsocial.asgi:application", "--host", "127.0.0.1",
            "--port", str(port), *procfile_options]
     # A file, not a pipe: nobody reads a pipe while the test runs, and a server logging a

@@ -1,18 +1,13 @@
 """The live dashboard at /: the page itself (Django test client) and in a real headless browser."""
 
-import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from goldsocial.broadcast import broadcast_now
-from tests.conftest import require_service
-from tests.realtime.server import ROOT, uvicorn_server
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+from tests.browser import screenshot
+from tests.processes import child_database_url
+from tests.realtime.server import uvicorn_server
 
 
 def send_from_thread(group: str, message: dict) -> None:
@@ -29,30 +24,15 @@ def test_it_renders_a_row_per_configured_symbol(client, settings):
     assert 'data-symbol="XAUUSD"' in body
     assert 'data-symbol="BTCUSD"' in body
     assert 'data-symbol="EURUSD"' not in body
-    assert "/ws/prices/" in body
-
-
-@pytest.fixture
-def browser():
-    require_service(shutil.which(CHROMIUM) is not None or Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM}",
-                    "apt-get install -y chromium (Debian's; Playwright must not download its own)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
-        yield browser
-        browser.close()
+    script = client.get("/static/realtime/dashboard.js")
+    assert '<script src="/static/realtime/dashboard.js">' in body
+    assert "/ws/prices/" in b"".join(script.streaming_content).decode()
 
 
 @pytest.mark.processes
 @pytest.mark.django_db(transaction=True)
 def test_it_shows_prices_changing_in_a_real_browser(browser, redis_url):
-    s = connection.settings_dict
-    database_url = (f"sqlite:///{s['NAME']}" if connection.vendor == "sqlite"
-                    else f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}")
-    with uvicorn_server(database_url=database_url, redis_url=redis_url) as (address, _):
+    with uvicorn_server(database_url=child_database_url(), redis_url=redis_url) as (address, _):
         page = browser.new_page()
         page.goto(f"http://{address}/")
         # The snapshot has arrived: the socket is subscribed, so the next update reaches it.
@@ -67,5 +47,4 @@ def test_it_shows_prices_changing_in_a_real_browser(browser, redis_url):
                 "([el, want]) => el.textContent === want",
                 arg=[cell.element_handle(), f"{price:,.2f}"], timeout=10_000)
         assert "up" in cell.get_attribute("class")
-        (ROOT / "artifacts").mkdir(exist_ok=True)
-        page.screenshot(path=str(ROOT / "artifacts" / "dashboard.png"), full_page=True)
+        screenshot(page, "dashboard.png")
