@@ -20,7 +20,6 @@ from django.db import transaction
 from django.db.models import Subquery
 from redis import RedisError
 
-from goldsocial.broadcast import broadcast_on_commit
 from markets.breaker import CircuitBreaker
 from markets.hours import market_is_open
 from markets.models import PriceTick
@@ -35,6 +34,8 @@ from markets.selectors import (
     price_items,
     tick_at_or_before,
 )
+from realtime import events
+from realtime.broadcast import broadcast_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -368,8 +369,7 @@ def prices_store(*, prices: list[Price], now: datetime, symbols: list[str]) -> N
                 current[symbol] = (fresh[symbol], fresh[symbol])
             elif latest or last:
                 current[symbol] = (latest, last)
-        broadcast_on_commit("prices", {"type": "price.update",
-                                       "prices": price_items(entries=current, symbols=symbols, now=now)})
+        broadcast_on_commit(events.PRICES, events.price_update(price_items(entries=current, symbols=symbols, now=now)))
 
 
 def cache_write(*, entries: list[CacheEntry]) -> None:

@@ -22,7 +22,6 @@ from django.db.models import ExpressionWrapper, OuterRef, Q, Subquery, Value
 from django.db.models import fields as model_fields
 from django.utils import timezone
 
-from goldsocial.broadcast import broadcast_on_commit
 from goldsocial.timefmt import iso_ms
 from markets.models import PriceTick
 from markets.selectors import tick_at_or_before
@@ -37,6 +36,8 @@ from predictions.models import (
     Vote,
 )
 from predictions.push import PushError, PushTarget, WebPushClient
+from realtime import events
+from realtime.broadcast import broadcast_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -539,9 +540,9 @@ def _payload(p: Prediction, row: dict, option: PredictionOption | None) -> dict:
 
 
 def _broadcast_verified(payload: dict) -> None:
-    message = {"type": "prediction.verified", "prediction": payload}
-    broadcast_on_commit("predictions", message)
-    broadcast_on_commit(f"prediction.{payload['id']}", message)
+    event = events.prediction_verified(payload)
+    broadcast_on_commit(events.PREDICTIONS, event)
+    broadcast_on_commit(events.prediction_group(payload["id"]), event)
 
 
 # --- Manual verification and corrections ------------------------------------------------------
@@ -628,6 +629,10 @@ def notification_payload(n: dict) -> dict:
                                             is_correct=n["is_correct"])}
 
 
+def notification_event(n: dict) -> events.Event:
+    return events.notification(**{k: v for k, v in notification_payload(n).items() if k != "type"})
+
+
 @dataclass
 class DeliverySummary:
     notifications: int = 0
@@ -654,9 +659,9 @@ def notifications_deliver(*, prediction_ids: list[int], now: datetime, client: W
         if not chunk:
             break
         last_id = chunk[-1]["id"]
-        payloads = {n["id"]: notification_payload(n) for n in chunk}
+        payloads = {n["id"]: notification_event(n) for n in chunk}
         for n in chunk:
-            broadcast_on_commit(f"user.{n['user_id']}", payloads[n["id"]])
+            broadcast_on_commit(events.user_group(n["user_id"]), payloads[n["id"]])
         if client is not None:
             subscriptions = defaultdict(list)
             for sub in PushSubscription.objects.filter(user_id__in={n["user_id"] for n in chunk}):
@@ -667,7 +672,7 @@ def notifications_deliver(*, prediction_ids: list[int], now: datetime, client: W
                     if sub.pk in gone:
                         continue
                     try:
-                        client.send(PushTarget(sub.endpoint, sub.p256dh, sub.auth), payloads[n["id"]])
+                        client.send(PushTarget(sub.endpoint, sub.p256dh, sub.auth), payloads[n["id"]].data())
                         summary.pushed += 1
                     except PushError as exc:
                         summary.push_failed += 1

@@ -1,9 +1,9 @@
-"""WebSocket consumers: thin adapters that join groups and relay what goldsocial.broadcast sends.
+"""WebSocket consumers: thin adapters that join groups and relay what realtime.broadcast sends.
 
-Every broadcast arrives as {"type": "relay", "event": <original type>, "frame": <JSON text>}:
-the JSON is encoded once by the sender, so relaying costs no encoding per client. Bad input
-gets an error frame {"type": "error", "code": ..., "message": ...} and, on connect, a close
-code in the 4400 range (see docs/realtime.md).
+Every broadcast arrives as {"type": "relay", "event": <its type>, "frame": <JSON text>}: the
+JSON was encoded once when the event was made (realtime.events), so relaying costs no
+encoding per client. Bad input gets an error frame {"type": "error", "code": ..., "message":
+...} and, on connect, a close code in the 4400 range (see docs/realtime.md).
 """
 
 import json
@@ -16,7 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from realtime import metrics, snapshot
+from realtime import events, metrics, snapshot
 from realtime.fanout import local_groups
 from realtime.query import QueryError, prediction_id_parse, query_parse, symbols_parse
 
@@ -32,10 +32,6 @@ MAX_CLIENT_FRAME = 1024
 
 
 _unknown_types: set[str] = set()
-
-
-def _error(code: str, message: str) -> str:
-    return json.dumps({"type": "error", "code": code, "message": message})
 
 
 class RelayConsumer(AsyncWebsocketConsumer):
@@ -81,7 +77,8 @@ class RelayConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("%s: the first frame failed", self.scope.get("path"))
             self.leave_groups()
-            await self.send(text_data=_error("unavailable", "the server could not read the data; reconnect later"))
+            await self.send(text_data=events.error("unavailable",
+                                                   "the server could not read the data; reconnect later"))
             await self.close(code=CLOSE_SERVER_ERROR)
             return
         pending, self.pending = self.pending, None
@@ -98,7 +95,7 @@ class RelayConsumer(AsyncWebsocketConsumer):
         # Accept first: a close before the handshake reaches the client as a bare HTTP 403,
         # while after it the client sees our close code and the error frame explaining it.
         await self.accept()
-        await self.send(text_data=_error(code, message))
+        await self.send(text_data=events.error(code, message))
         await self.close(code=close_code)
 
     def leave_groups(self):
@@ -118,14 +115,18 @@ class RelayConsumer(AsyncWebsocketConsumer):
         # Channels' dispatch runs close_old_connections() in a thread before every handler:
         # one thread hop per client per broadcast, the largest per-client cost under fan-out.
         # These consumers touch the database only through database_sync_to_async, which
-        # closes old connections itself, so dispatch goes straight to the handler.
-        if self.pending is not None and not message["type"].startswith("websocket."):
-            self.pending.append(message)
+        # closes old connections itself, so dispatch goes straight to the handler. Group
+        # messages are all relays (realtime.broadcast); the rest are the socket's own.
+        if message["type"] == "relay":
+            if self.pending is not None:
+                self.pending.append(message)
+            else:
+                await self.relay(message)
             return
-        handler = self.relay if message["type"] == "relay" else getattr(self, get_handler_name(message), None)
+        handler = getattr(self, get_handler_name(message), None)
         if handler is None:
-            # A message this socket has no use for (sent to its group by other code): dropped,
-            # and said once per type and process rather than once per socket.
+            # Sent to a group by code that does not use realtime.broadcast: dropped, and said
+            # once per type and process rather than once per socket.
             if message["type"] not in _unknown_types:
                 _unknown_types.add(message["type"])
                 logger.warning("%s: no handler for message type %r; dropped", type(self).__name__, message["type"])
@@ -139,16 +140,16 @@ class RelayConsumer(AsyncWebsocketConsumer):
         # These sockets are server-to-client; a client may only ping (keep-alive through
         # proxies that close idle connections). Anything else is answered, never fatal.
         if text_data is None or len(text_data) > MAX_CLIENT_FRAME:
-            await self.send(text_data=_error("bad_message", 'send only text frames such as {"type": "ping"}'))
+            await self.send(text_data=events.error("bad_message", 'send only text frames such as {"type": "ping"}'))
             return
         try:
             content = json.loads(text_data)
         except ValueError:
             content = None
         if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send(text_data='{"type": "pong"}')
+            await self.send(text_data=events.PONG)
             return
-        await self.send(text_data=_error(
+        await self.send(text_data=events.error(
             "bad_message", 'this socket only sends; the one message it accepts is {"type": "ping"}'))
 
 
@@ -162,11 +163,11 @@ class PricesConsumer(RelayConsumer):
         params = query_parse(self.scope.get("query_string", b""), allowed={"symbols"})
         if "symbols" in params:
             self.symbols = symbols_parse(params["symbols"], known=settings.MARKET_SYMBOLS)
-        return ["prices"]
+        return [events.PRICES]
 
     async def on_accepted(self):
         prices = await database_sync_to_async(snapshot.prices_snapshot)(now=timezone.now(), symbols=self.symbols)
-        await self.send(text_data=json.dumps({"type": "price.snapshot", "prices": prices}))
+        await self.send(text_data=events.price_snapshot(prices).frame)
 
     async def relay(self, message):
         if self.symbols is None:
@@ -183,13 +184,7 @@ class PricesConsumer(RelayConsumer):
 
     def _filtered_frame(self, event: dict) -> str | None:
         prices = [item for item in event.get("prices", []) if item.get("symbol") in self.symbols]
-        return json.dumps({**event, "prices": prices}) if prices else None
-
-    async def price_update(self, event):
-        """A price.update sent to the group without goldsocial.broadcast."""
-        frame = json.dumps(event) if self.symbols is None else self._filtered_frame(event)
-        if frame is not None:
-            await self.send(text_data=frame)
+        return events.encode({**event, "prices": prices}).frame if prices else None
 
 
 class PredictionsConsumer(RelayConsumer):
@@ -200,11 +195,8 @@ class PredictionsConsumer(RelayConsumer):
     async def groups_for_scope(self):
         params = query_parse(self.scope.get("query_string", b""), allowed={"id"})
         if "id" in params:
-            return [f"prediction.{prediction_id_parse(params['id'])}"]
-        return ["predictions"]
-
-    async def prediction_verified(self, event):
-        await self.send(text_data=json.dumps(event))
+            return [events.prediction_group(prediction_id_parse(params["id"]))]
+        return [events.PREDICTIONS]
 
 
 class NotificationsConsumer(RelayConsumer):
@@ -220,10 +212,7 @@ class NotificationsConsumer(RelayConsumer):
                 "sign in first: send the session cookie or an 'Authorization: Token <key>' header")
             await self.refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", problem)
             return None
-        return [f"user.{user.pk}"]
-
-    async def notification(self, event):
-        await self.send(text_data=json.dumps(event))
+        return [events.user_group(user.pk)]
 
 
 class NotFoundConsumer(RelayConsumer):

@@ -99,10 +99,16 @@ def browser():
 
 @pytest.fixture
 def broadcasts():
-    """Capture the events sent through goldsocial.broadcast instead of sending them."""
-    from goldsocial import broadcast
+    """Capture the (group, message) pairs sent through realtime.broadcast instead of sending them."""
+    from realtime import broadcast
 
     captured: list = []
     broadcast._captures.append(captured)
     yield captured
     broadcast._captures.remove(captured)
+    # Whatever a test made the code send must be a message of the wire protocol.
+    from tests.wire import assert_valid_message
+
+    for _group, message in captured:
+        assert_valid_message(message)
+

@@ -151,12 +151,13 @@ class Publisher:
         from django.conf import settings
 
         from bench.fanout.settings import CORE_LAYERS, PUBSUB_LAYERS
-        from goldsocial.broadcast import relay_message
+        from realtime.broadcast import relay_message
+        from realtime.events import encode
 
         settings.CHANNEL_LAYERS = CORE_LAYERS if CONFIGS[name][1].get("FANOUT_LAYER") == "core" else PUBSUB_LAYERS
         channel_layers.backends.clear()
         self.stock = CONFIGS[name][1].get("FANOUT_CONSUMER") == "stock"
-        self.relay_message = relay_message
+        self.relay_message = lambda message: relay_message(encode(message))
 
     def send(self, message: dict):
         if self.kind == "bare":

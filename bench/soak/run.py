@@ -110,10 +110,11 @@ def main():
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
-    from goldsocial.broadcast import broadcast_now
     from jobs.models import Job, JobRun
     from jobs.services import job_update, schedules_sync
     from predictions.models import Prediction
+    from realtime.broadcast import broadcast_outside_transaction
+    from realtime.events import encode
     from tests.faults.services import QuoteServer
 
     with connection.cursor() as cursor:  # a clean slate: this database is the bench's own
@@ -246,7 +247,7 @@ def main():
 
         rss_start = {}
         started = datetime.now(UTC)
-        broadcast_now("prices", {"type": "price.update", "prices": [], "marker": "start"})
+        broadcast_outside_transaction("prices", encode({"type": "price.update", "prices": [], "marker": "start"}))
         loader = threading.Thread(target=load, daemon=True)
         loader.start()
         samples = []
@@ -258,7 +259,7 @@ def main():
                 rss_start = samples[-1]
         stop_ws.set()
         loader.join(30)
-        broadcast_now("prices", {"type": "price.update", "prices": [], "marker": "end"})
+        broadcast_outside_transaction("prices", encode({"type": "price.update", "prices": [], "marker": "end"}))
         ended = datetime.now(UTC)
         time.sleep(3)
 

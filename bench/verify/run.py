@@ -42,10 +42,10 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from goldsocial import broadcast  # noqa: E402
 from markets.selectors import tick_at_or_before  # noqa: E402
 from predictions import conditions, services  # noqa: E402
 from predictions.models import Prediction, UserStats, Vote  # noqa: E402
+from realtime import broadcast  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 CONDITIONS = ["price_change_percent >= 1.0", "price_change_percent > 0 AND price_change_percent < 1.0",

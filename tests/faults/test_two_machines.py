@@ -16,8 +16,9 @@ import pytest
 from django_q.conf import Conf
 from websockets.sync.client import connect
 
-from goldsocial.broadcast import broadcast_now
 from jobs.models import JobRun
+from realtime.broadcast import broadcast_outside_transaction
+from realtime.events import encode
 from tests import processes
 from tests.processes import assert_clusters_took_part, start_qcluster, wait_for
 from tests.realtime.server import uvicorn_server
@@ -73,9 +74,9 @@ def test_every_slot_runs_once_and_every_client_receives_every_broadcast(
                 while json.loads(client.ws.recv(timeout=5))["type"] != "pong":
                     pass
                 client.start()
-            broadcast_now("prices", {"type": "price.update", "prices": [], "marker": "start"})
+            broadcast_outside_transaction("prices", encode({"type": "price.update", "prices": [], "marker": "start"}))
             time.sleep(WINDOW_SECONDS)
-            broadcast_now("prices", {"type": "price.update", "prices": [], "marker": "end"})
+            broadcast_outside_transaction("prices", encode({"type": "price.update", "prices": [], "marker": "end"}))
             for client in clients:
                 client.join(30)
             sockets.close()

@@ -61,12 +61,13 @@ async def expect_refusal(path: str, close_code: int, error_code: str, headers=No
 
 
 async def group_send(group: str, message: dict) -> None:
-    """What goldsocial.broadcast sends on the layer, sent from the test's own loop."""
+    """What realtime.broadcast sends on the layer, sent from the test's own loop."""
     from channels.layers import get_channel_layer
 
-    from goldsocial.broadcast import relay_message
+    from realtime.broadcast import relay_message
+    from realtime.events import encode
 
-    await get_channel_layer().group_send(group, relay_message(message))
+    await get_channel_layer().group_send(group, relay_message(encode(message)))
 
 
 @pytest.fixture(autouse=True)

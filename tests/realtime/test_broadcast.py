@@ -1,4 +1,4 @@
-"""goldsocial.broadcast end to end: a job's commit -> Redis Pub/Sub -> the consumer -> the client."""
+"""realtime.broadcast end to end: a job's commit -> Redis Pub/Sub -> the consumer -> the client."""
 
 import json
 
@@ -7,7 +7,8 @@ import redis
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from goldsocial.broadcast import broadcast_on_commit
+from realtime.broadcast import broadcast_on_commit, broadcast_outside_transaction
+from realtime.events import encode
 from tests.realtime.conftest import connect
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
@@ -17,7 +18,7 @@ VERIFIED = {"type": "prediction.verified", "prediction": {"id": 5, "status": "ve
 
 def _broadcast_in_transaction(*, fail: bool):
     with transaction.atomic():
-        broadcast_on_commit("predictions", VERIFIED)
+        broadcast_on_commit("predictions", encode(VERIFIED))
         if fail:
             raise RuntimeError("rolled back")
 
@@ -40,24 +41,28 @@ async def test_it_delivers_nothing_when_the_transaction_rolls_back(redis_url):
 async def test_it_sends_the_frame_exactly_as_encoded_once(redis_url):
     message = {"type": "prediction.verified", "prediction": {"id": 5, "note": "é \u2028 </script>"}}
     comm = await connect("/ws/predictions/")
-    await sync_to_async(lambda: broadcast_on_commit("predictions", message))()
+    await sync_to_async(lambda: broadcast_on_commit("predictions", encode(message)))()
     text = await comm.receive_from(timeout=3)
     assert json.loads(text) == message
     await comm.disconnect()
 
 
-@pytest.mark.parametrize("message", [{"prices": []}, {"type": 3}, {"type": "x", "at": object()}])
-def test_it_refuses_a_message_it_cannot_send_in_the_caller(message):
+@pytest.mark.parametrize("message", [{"prices": []}, {"type": 3}, {"type": "x", "at": object()},
+                                     {"type": "x", "price": float("nan")}])
+def test_it_refuses_a_message_it_cannot_send_in_the_sender(message):
     with pytest.raises((ValueError, TypeError)):
-        broadcast_on_commit("prices", message)
+        encode(message)
+
+
+def test_it_refuses_to_broadcast_anything_but_a_frozen_event():
+    with pytest.raises(TypeError, match="realtime.events"):
+        broadcast_on_commit("prices", {"type": "price.update", "prices": []})
 
 
 def test_it_does_not_fail_the_caller_when_redis_is_down(settings, caplog):
-    from goldsocial.broadcast import broadcast_now
-
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
                                            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
-    broadcast_now("prices", {"type": "price.update", "prices": []})
+    broadcast_outside_transaction("prices", encode({"type": "price.update", "prices": []}))
     assert "broadcast to prices failed" in caplog.text
 
 
@@ -72,7 +77,7 @@ async def test_it_keeps_delivering_after_redis_drops_the_connection(redis_url):
         server.client_kill_filter(_id=client["id"])
     # The layer notices the drop, waits a second and resubscribes: keep sending until then.
     for _ in range(30):
-        await sync_to_async(lambda: broadcast_on_commit("predictions", VERIFIED))()
+        await sync_to_async(lambda: broadcast_on_commit("predictions", encode(VERIFIED)))()
         if not await comm.receive_nothing(timeout=0.5):
             break
     assert json.loads(await comm.receive_from()) == VERIFIED

@@ -4,7 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from goldsocial.broadcast import broadcast_now
+from realtime.broadcast import broadcast_outside_transaction
+from realtime.events import encode
 from tests.browser import screenshot
 from tests.processes import child_database_url
 from tests.realtime.server import uvicorn_server
@@ -12,7 +13,7 @@ from tests.realtime.server import uvicorn_server
 
 def send_from_thread(group: str, message: dict) -> None:
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(broadcast_now, group, message).result()
+        pool.submit(broadcast_outside_transaction, group, encode(message)).result()
 
 
 @pytest.mark.django_db

@@ -48,14 +48,15 @@ async def test_it_keeps_relaying_to_the_sockets_that_stay(in_memory_layer, snaps
 async def test_it_sends_the_snapshot_before_updates_that_arrive_while_reading_it(in_memory_layer, monkeypatch, db):
     from channels.layers import get_channel_layer
 
-    from goldsocial.broadcast import relay_message
     from realtime import snapshot
+    from realtime.broadcast import relay_message
+    from realtime.events import encode
 
     update = {"type": "price.update", "prices": [{"symbol": "XAUUSD", "price": 2.0}]}
 
     def snapshot_during_which_an_update_arrives(*, now, symbols):
         # Runs in a worker thread while the socket is already subscribed.
-        async_to_sync(get_channel_layer().group_send)("prices", relay_message(update))
+        async_to_sync(get_channel_layer().group_send)("prices", relay_message(encode(update)))
         return [{"symbol": "XAUUSD", "price": 1.0}]
 
     monkeypatch.setattr(snapshot, "prices_snapshot", snapshot_during_which_an_update_arrives)

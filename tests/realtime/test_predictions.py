@@ -29,15 +29,6 @@ async def test_it_follows_one_prediction_by_id(in_memory_layer):
     await comm.disconnect()
 
 
-async def test_it_relays_a_verification_sent_without_the_broadcast_helper(in_memory_layer):
-    from channels.layers import get_channel_layer
-
-    comm = await connect("/ws/predictions/")
-    await get_channel_layer().group_send("predictions", verified(3))
-    assert json.loads(await comm.receive_from()) == verified(3)
-    await comm.disconnect()
-
-
 @pytest.mark.parametrize(("query", "code"), [
     ("id=abc", "bad_id"), ("id=0", "bad_id"), ("id=-4", "bad_id"), ("id=", "bad_id"),
     ("id=1&id=2", "bad_query"), ("pk=3", "bad_query"),

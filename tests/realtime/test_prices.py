@@ -69,17 +69,6 @@ async def test_it_sends_nothing_when_an_update_has_none_of_the_wanted_symbols(in
     await comm.disconnect()
 
 
-async def test_it_relays_an_update_sent_without_the_broadcast_helper(in_memory_layer, snapshot_calls):
-    from channels.layers import get_channel_layer
-
-    comm = await connect("/ws/prices/?symbols=BTCUSD")
-    await comm.receive_from()
-    await get_channel_layer().group_send("prices", UPDATE)
-    frame = json.loads(await comm.receive_from())
-    assert [item["symbol"] for item in frame["prices"]] == ["BTCUSD"]
-    await comm.disconnect()
-
-
 async def test_it_refuses_an_unknown_symbol_with_4400(in_memory_layer, snapshot_calls):
     frame = await expect_refusal("/ws/prices/?symbols=XAUUSD,DOGEUSD", 4400, "unknown_symbol")
     assert "DOGEUSD" in frame["message"]

@@ -7,7 +7,8 @@ from django.db import connection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from goldsocial.broadcast import broadcast_now
+from realtime.broadcast import broadcast_outside_transaction
+from realtime.events import encode
 from tests.realtime.server import uvicorn_server
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
@@ -31,7 +32,7 @@ def _until_subscribed(ws, group: str, message: dict) -> dict:
     # handshake; a ping round trip makes sure the server has finished connect().
     ws.send('{"type": "ping"}')
     assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
-    broadcast_now(group, message)
+    broadcast_outside_transaction(group, encode(message))
     return json.loads(ws.recv(timeout=5))
 
 

@@ -1,0 +1,130 @@
+"""The WebSocket wire protocol: group names, and every message a client can receive.
+
+Senders (the price cycle, the verifier, notification delivery) build their messages here and
+nowhere else. A message is encoded to JSON once, when it is made: an `Event` is frozen, so
+what is queued after a commit is exactly what every client receives, and relaying it costs no
+encoding per socket. `SCHEMAS` describes each message type (JSON Schema); the tests check
+every constructor against it, and docs/realtime.md documents it.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# --- groups -------------------------------------------------------------------------------
+
+PRICES = "prices"
+PREDICTIONS = "predictions"
+
+
+def prediction_group(prediction_id: int) -> str:
+    """Sockets following one prediction (/ws/predictions/?id=...)."""
+    return f"prediction.{prediction_id}"
+
+
+def user_group(user_id: int) -> str:
+    """Every /ws/notifications/ socket of one user, on every device."""
+    return f"user.{user_id}"
+
+
+# --- messages -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    frame: str  # the JSON text sent to clients
+
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.frame)  # type: ignore[no-any-return]
+
+
+def encode(message: dict[str, Any]) -> Event:
+    """Freeze a message: fails here, in the sender, on data JSON cannot carry (NaN included)."""
+    if not isinstance(message.get("type"), str):
+        raise ValueError(f"a message needs a string 'type', got {message!r:.200}")
+    return Event(type=message["type"], frame=json.dumps(message, separators=(",", ":"), allow_nan=False))
+
+
+def price_snapshot(prices: list[dict[str, Any]]) -> Event:
+    """Sent once on connect to /ws/prices/: the latest prices (items as in /api/prices/)."""
+    return encode({"type": "price.snapshot", "prices": prices})
+
+
+def price_update(prices: list[dict[str, Any]]) -> Event:
+    """Sent to PRICES after every price cycle that stored prices."""
+    return encode({"type": "price.update", "prices": prices})
+
+
+def prediction_verified(prediction: dict[str, Any]) -> Event:
+    """Sent to PREDICTIONS and the prediction's group after each verification or correction."""
+    return encode({"type": "prediction.verified", "prediction": prediction})
+
+
+def notification(*, id: int, kind: str, prediction_id: int, is_correct: bool | None,  # noqa: A002
+                 created_at: str | None, message: str) -> Event:
+    """Sent to the voter's user group: one personal message."""
+    return encode({"type": "notification", "id": id, "kind": kind, "prediction_id": prediction_id,
+                   "is_correct": is_correct, "created_at": created_at, "message": message})
+
+
+def error(code: str, message: str) -> str:
+    """The frame a socket answers bad input with (before a close code, on connect)."""
+    return json.dumps({"type": "error", "code": code, "message": message})
+
+
+PONG = '{"type": "pong"}'
+
+
+# --- schemas ------------------------------------------------------------------------------
+
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+PRICE_ITEM = {
+    "type": "object",
+    "required": ["symbol", "bid", "ask", "price", "timestamp", "source", "age_seconds", "stale"],
+    "properties": {
+        "symbol": {"type": "string"}, "bid": {"type": "number"}, "ask": {"type": "number"},
+        "price": {"type": "number", "description": "the mid price"}, "timestamp": _TIME,
+        "source": {"type": "string"}, "age_seconds": {"type": "number"}, "stale": {"type": "boolean"},
+    },
+}
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "price.snapshot": {
+        "type": "object", "required": ["type", "prices"], "additionalProperties": False,
+        "properties": {"type": {"const": "price.snapshot"}, "prices": {"type": "array", "items": PRICE_ITEM}},
+    },
+    "price.update": {
+        "type": "object", "required": ["type", "prices"], "additionalProperties": False,
+        "properties": {"type": {"const": "price.update"}, "prices": {"type": "array", "items": PRICE_ITEM}},
+    },
+    "prediction.verified": {
+        "type": "object", "required": ["type", "prediction"], "additionalProperties": False,
+        "properties": {
+            "type": {"const": "prediction.verified"},
+            "prediction": {
+                "type": "object",
+                "required": ["id", "symbol", "question", "status", "verification", "verify_time", "base_price",
+                             "final_price", "final_price_at", "price_change_percent", "correct_option",
+                             "verified_at"],
+                "properties": {
+                    "id": {"type": "integer"}, "symbol": {"type": "string"}, "question": {"type": "string"},
+                    "status": {"enum": ["verified", "void", "awaiting_manual"]},
+                    "verification": {"enum": ["auto", "manual"]}, "verify_time": _TIME,
+                    "base_price": _NUMBER_OR_NULL, "final_price": _NUMBER_OR_NULL, "final_price_at": _TIME,
+                    "price_change_percent": _NUMBER_OR_NULL, "correct_option": {"type": ["string", "null"]},
+                    "verified_at": _TIME,
+                },
+            },
+        },
+    },
+    "notification": {
+        "type": "object", "additionalProperties": False,
+        "required": ["type", "id", "kind", "prediction_id", "is_correct", "created_at", "message"],
+        "properties": {
+            "type": {"const": "notification"}, "id": {"type": "integer"},
+            "kind": {"enum": ["vote_result", "correction"]},
+            "prediction_id": {"type": "integer"}, "is_correct": {"type": ["boolean", "null"]},
+            "created_at": _TIME, "message": {"type": "string"},
+        },
+    },
+}

@@ -1,0 +1,66 @@
+"""The wire protocol: every message constructor against its schema, frozen when made."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import jsonschema
+import pytest
+from django.db import transaction
+
+from markets.selectors import CacheEntry, price_item
+from realtime import events
+from realtime.broadcast import broadcast_on_commit
+from tests.wire import assert_valid_message
+
+NOW = datetime(2026, 11, 29, 9, 0, 5, tzinfo=UTC)
+ITEM = price_item(entry=CacheEntry(symbol="XAUUSD", bid=Decimal("2650.1"), ask=Decimal("2650.5"),
+                                   mid=Decimal("2650.3"), timestamp=NOW, source="swissquote"),
+                  stale=False, now=NOW)
+PREDICTION = {"id": 12, "symbol": "XAUUSD", "question": "Gold up?", "status": "verified", "verification": "auto",
+              "verify_time": "2026-11-29T10:00:00.000Z", "base_price": 2650.3, "final_price": 2690.0,
+              "final_price_at": "2026-11-29T09:59:58.000Z", "price_change_percent": 1.498,
+              "correct_option": "A", "verified_at": "2026-11-29T10:00:10.000Z"}
+
+
+@pytest.mark.parametrize("event", [
+    events.price_snapshot([ITEM]),
+    events.price_snapshot([]),
+    events.price_update([ITEM]),
+    events.prediction_verified(PREDICTION),
+    events.prediction_verified({**PREDICTION, "status": "void", "correct_option": None}),
+    events.notification(id=7, kind="vote_result", prediction_id=12, is_correct=True,
+                        created_at="2026-11-29T10:00:10.000Z", message="Your vote on #12 was correct"),
+    events.notification(id=8, kind="correction", prediction_id=12, is_correct=None,
+                        created_at="2026-11-29T10:00:10.000Z", message="#12 was void: your vote does not count"),
+], ids=lambda event: event.type)
+def test_each_constructor_makes_a_message_of_its_schema(event):
+    assert_valid_message(event.data())
+    assert event.data()["type"] == event.type
+
+
+@pytest.mark.parametrize(("message", "why"), [
+    ({"type": "price.update"}, "'prices' is a required property"),
+    ({"type": "price.update", "prices": [{**ITEM, "bid": "2650.1"}]}, "is not of type 'number'"),
+    ({"type": "price.update", "prices": [], "extra": 1}, "Additional properties"),
+    ({"type": "prediction.verified", "prediction": {**PREDICTION, "status": "maybe"}}, "is not one of"),
+    ({"type": "notification", "id": 1}, "is a required property"),
+])
+def test_the_schemas_refuse_a_malformed_message(message, why):
+    with pytest.raises(jsonschema.ValidationError, match=why):
+        assert_valid_message(message)
+
+
+def test_group_names():
+    assert (events.PRICES, events.PREDICTIONS) == ("prices", "predictions")
+    assert events.prediction_group(12) == "prediction.12"
+    assert events.user_group(3) == "user.3"
+
+
+@pytest.mark.django_db
+def test_the_payload_is_frozen_when_queued_not_when_sent(broadcasts, django_capture_on_commit_callbacks):
+    prices = [dict(ITEM)]
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        broadcast_on_commit(events.PRICES, events.price_update(prices))
+        prices[0]["price"] = 0.0  # a sender reusing its list after queueing changes nothing
+
+    assert broadcasts == [("prices", {"type": "price.update", "prices": [ITEM]})]
