@@ -29,8 +29,9 @@ def _manage(env: dict, *args: str) -> None:
 
 def _runs(url: str, *, since: datetime) -> dict[str, list[str]]:
     with psycopg.connect(url, connect_timeout=2) as conn:
-        rows = conn.execute("SELECT job_id, outcome FROM jobs_jobrun WHERE started_at >= %s",
-                            (since,)).fetchall()
+        # In the order they ran; a run still going has no outcome yet and is left out.
+        rows = conn.execute("SELECT job_id, outcome FROM jobs_jobrun WHERE started_at >= %s "
+                            "AND outcome <> 'running' ORDER BY started_at, id", (since,)).fetchall()
     runs: dict[str, list[str]] = {}
     for job, outcome in rows:
         runs.setdefault(job, []).append(outcome)
