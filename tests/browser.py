@@ -1,7 +1,7 @@
 """A real headless browser for tests: Debian's Chromium driven by Playwright.
 
 Playwright's own browser download is never used (`CHROMIUM=` points at another binary). Missing
-Chromium skips the test locally and fails it in CI, like any other service.
+Chromium or Playwright skips the test locally and fails it in CI, like any other service.
 """
 
 import contextlib
@@ -9,8 +9,6 @@ import os
 import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import pytest
 
 from tests.conftest import require_service
 
@@ -25,7 +23,11 @@ PUBLIC_HOST = "goldsocial.test"
 def chromium():
     require_service(shutil.which(CHROMIUM) is not None or Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM}",
                     "apt-get install -y chromium (Debian's; Playwright must not download its own)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        sync_api = None
+    require_service(sync_api is not None, "the playwright package", "make install (it is a dev dependency)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True,
