@@ -5,6 +5,7 @@ import pytest
 import redis
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+NOOP_INTERVAL = 2
 
 
 def require_service(ok: bool, what: str, how: str) -> None:
@@ -41,15 +42,18 @@ def _clean_redis(request):
 
 @pytest.fixture
 def noop_job_only(settings, redis_url):
-    """Only the trivial 1 s job is scheduled (the real jobs would call the internet)."""
+    """Only the trivial job is scheduled, every NOOP_INTERVAL seconds (the real jobs would call
+    the internet). Returns the interval: 2 s, not 1, so that a run a busy machine starts a
+    second late is not expired."""
     from jobs.models import Job
     from jobs.services import job_update, schedules_sync
 
-    settings.EXTRA_JOBS = {"noop": ("NoopJob", "tests.jobs.noop.run", 1),
+    settings.EXTRA_JOBS = {"noop": ("NoopJob", "tests.jobs.noop.run", NOOP_INTERVAL),
                            "sleepy": ("SleepyJob", "tests.jobs.noop.sleep", 60)}
     schedules_sync()
     for job in Job.objects.exclude(pk="noop"):
         job_update(job=job, enabled=False, interval_seconds=job.interval_seconds)
+    return NOOP_INTERVAL
 
 
 @pytest.fixture
@@ -112,3 +116,20 @@ def broadcasts():
     for _group, message in captured:
         assert_valid_message(message)
 
+
+
+@pytest.fixture(scope="session")
+def make_httpserver(httpserver_listen_address, httpserver_ssl_context):
+    """pytest-httpserver's server, threaded: a price cycle sends its requests at once, and a
+    single-threaded server would answer them one after another, past a client's timeout on a
+    busy machine."""
+    from pytest_httpserver import HTTPServer
+
+    host, port = httpserver_listen_address
+    server = HTTPServer(host=host or HTTPServer.DEFAULT_LISTEN_HOST, port=port or HTTPServer.DEFAULT_LISTEN_PORT,
+                        ssl_context=httpserver_ssl_context, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()

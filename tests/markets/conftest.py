@@ -18,7 +18,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "prices"
 NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
 # Short timeouts keep fault tests quick; one retry, as in production.
-HTTP = HttpConfig(connect_timeout=0.5, read_timeout=0.3, retries=1, pool_size=8)
+# Timeouts with room for a busy machine: no test waits for one to run out except on purpose.
+HTTP = HttpConfig(connect_timeout=1.0, read_timeout=2.0, retries=1, pool_size=8)
 
 SWISSQUOTE_XAU = "swissquote_bboquotes_XAU-USD_fixture-2026-10-06.json"
 SWISSQUOTE_XAG = "swissquote_bboquotes_XAG-USD_2024-10-10.json"
