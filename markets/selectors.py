@@ -1,24 +1,17 @@
-"""Reads of prices: the latest per symbol (cache), history (database), trust.
+"""Reads of prices: the latest per symbol (cache), history (database).
 
-`tick_at_or_before` and `tick_is_trustworthy` are what the predictions app uses;
+`tick_at_or_before` is what the predictions app uses (with markets.trust);
 `prices_latest` builds the items of /api/prices/ and of the /ws/prices/ messages.
 """
 
-import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
-from redis import RedisError
 
 from goldsocial.timefmt import iso_ms
+from markets.cache import Cached, prices_read
 from markets.models import PriceTick
-
-logger = logging.getLogger(__name__)
-
-SIMULATED = "simulated"
+from markets.price import Price
 
 
 def tick_at_or_before(*, symbol: str, at: datetime, max_age: timedelta) -> PriceTick | None:
@@ -30,93 +23,34 @@ def tick_at_or_before(*, symbol: str, at: datetime, max_age: timedelta) -> Price
     )
 
 
-def tick_is_trustworthy(tick: PriceTick, *, demo_mode: bool | None = None) -> bool:
-    """Whether a stored tick may decide a prediction: simulated prices only in demo mode."""
-    demo = settings.DEMO_MODE if demo_mode is None else demo_mode
-    return demo or SIMULATED not in tick.source
-
-
 def ticks_between(*, symbol: str, start: datetime, end: datetime, limit: int) -> list[PriceTick]:
     """Ticks of `symbol` with start <= timestamp <= end, oldest first, at most `limit`."""
     return list(PriceTick.objects.filter(symbol=symbol, timestamp__gte=start, timestamp__lte=end)
                 .order_by("timestamp")[:limit])
 
 
-# --- the cache -----------------------------------------------------------------------------
-
-def latest_key(symbol: str) -> str:
-    return f"markets:price:{symbol}"
-
-
-def last_key(symbol: str) -> str:
-    return f"markets:last:{symbol}"
-
-
-@dataclass(frozen=True)
-class CacheEntry:
-    symbol: str
-    bid: Decimal
-    ask: Decimal
-    mid: Decimal
-    timestamp: datetime
-    source: str
-
-    def to_cache(self) -> dict:
-        return {"symbol": self.symbol, "bid": str(self.bid), "ask": str(self.ask), "mid": str(self.mid),
-                "timestamp": self.timestamp.isoformat(), "source": self.source}
-
-    @classmethod
-    def from_cache(cls, data: dict) -> "CacheEntry":
-        return cls(symbol=data["symbol"], bid=Decimal(data["bid"]), ask=Decimal(data["ask"]),
-                   mid=Decimal(data["mid"]), timestamp=datetime.fromisoformat(data["timestamp"]),
-                   source=data["source"])
-
-
-def entry_from_tick(tick: PriceTick) -> CacheEntry:
-    return CacheEntry(symbol=tick.symbol, bid=tick.bid, ask=tick.ask, mid=tick.mid, timestamp=tick.timestamp,
-                      source=tick.source)
-
-
-def cache_entries(*, symbols: list[str]) -> dict[str, tuple[CacheEntry | None, CacheEntry | None]]:
-    """(latest, last known) per symbol, in one cache round trip."""
-    keys = [key for s in symbols for key in (latest_key(s), last_key(s))]
-    try:
-        found = cache.get_many(keys)
-    except RedisError as exc:
-        # Redis away: callers fall back to the stored history, as after a flush.
-        logger.warning("latest prices unavailable from the cache: %s", exc)
-        found = {}
-    result = {}
-    for symbol in symbols:
-        latest, last = found.get(latest_key(symbol)), found.get(last_key(symbol))
-        result[symbol] = (CacheEntry.from_cache(latest) if latest else None,
-                          CacheEntry.from_cache(last) if last else None)
-    return result
-
-
-def price_item(*, entry: CacheEntry, stale: bool, now: datetime) -> dict:
-    age = max((now - entry.timestamp).total_seconds(), 0.0)
+def price_item(*, price: Price, stale: bool, now: datetime) -> dict:
+    age = max((now - price.timestamp).total_seconds(), 0.0)
     return {
-        "symbol": entry.symbol,
-        "bid": float(entry.bid),
-        "ask": float(entry.ask),
-        "price": float(entry.mid),
-        "timestamp": iso_ms(entry.timestamp),
-        "source": entry.source,
+        "symbol": price.symbol,
+        "bid": float(price.bid),
+        "ask": float(price.ask),
+        "price": float(price.mid),
+        "timestamp": iso_ms(price.timestamp),
+        "source": price.source,
         "age_seconds": round(age, 3),
         "stale": stale or age > settings.PRICE_STALENESS_SECONDS,
     }
 
 
-def price_items(*, entries: dict[str, tuple[CacheEntry | None, CacheEntry | None]], symbols: list[str],
-                now: datetime) -> list[dict]:
+def price_items(*, entries: dict[str, Cached], symbols: list[str], now: datetime) -> list[dict]:
     items = []
     for symbol in symbols:
         latest, last = entries.get(symbol, (None, None))
-        entry = latest or last
-        if entry is not None:
+        price = latest or last
+        if price is not None:
             # No latest value (its short TTL ran out): the last known one, marked stale.
-            items.append(price_item(entry=entry, stale=latest is None, now=now))
+            items.append(price_item(price=price, stale=latest is None, now=now))
     return items
 
 
@@ -127,10 +61,10 @@ def prices_latest(*, now: datetime, symbols: list[str] | None = None) -> list[di
     within the retention, shown stale; a symbol never priced is left out.
     """
     symbols = [s for s in settings.MARKET_SYMBOLS if symbols is None or s in symbols]
-    entries = cache_entries(symbols=symbols)
+    entries = prices_read(symbols=symbols)
     for symbol in symbols:
         if entries[symbol] == (None, None):
             tick = PriceTick.objects.filter(symbol=symbol).order_by("-timestamp").first()
             if tick is not None:
-                entries[symbol] = (None, entry_from_tick(tick))
+                entries[symbol] = Cached(None, Price.from_tick(tick))
     return price_items(entries=entries, symbols=symbols, now=now)

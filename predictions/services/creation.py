@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import transaction
 
 from goldsocial.timefmt import iso_ms
-from markets.models import PriceTick
 from markets.selectors import tick_at_or_before
+from markets.trust import tick_is_trustworthy
 from predictions import conditions
 from predictions.models import Prediction, PredictionOption
 
@@ -17,11 +17,6 @@ class PredictionRefused(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
-
-
-def _usable(tick: PriceTick | None) -> bool:
-    # A simulated price must never become the base of a real prediction.
-    return tick is not None and (tick.source != "simulated" or settings.DEMO_MODE)
 
 
 def prediction_create(*, creator, symbol: str, question: str, verify_time: datetime, verification: str,
@@ -65,7 +60,7 @@ def prediction_create(*, creator, symbol: str, question: str, verify_time: datet
     tick = None
     if "symbol" not in errors:
         tick = tick_at_or_before(symbol=symbol, at=now, max_age=timedelta(seconds=settings.PRICE_STALENESS_SECONDS))
-        if not _usable(tick):
+        if tick is None or not tick_is_trustworthy(tick):
             errors["symbol"].append(
                 f"no fresh price for {symbol} (none in the last {settings.PRICE_STALENESS_SECONDS} s): "
                 "try again shortly")

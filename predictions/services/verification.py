@@ -19,6 +19,7 @@ from django.db.models import fields as model_fields
 
 from goldsocial.timefmt import iso_ms
 from markets.models import PriceTick
+from markets.trust import trustworthy_ticks
 from predictions import events
 from predictions.models import Notification, Prediction, PredictionOption, VerificationAudit
 from predictions.outcomes import Outcome, outcome_decide
@@ -100,16 +101,15 @@ def due_for_claim(now: datetime) -> QuerySet[Prediction]:
 
 
 def _final_tick_id() -> Subquery:
-    # The last tick at or before verify_time within the staleness limit: the price *at*
-    # verify time, however late the run.
+    # The last trustworthy tick at or before verify_time within the staleness limit: the
+    # price *at* verify time, however late the run.
     ticks = PriceTick.objects.filter(
+        trustworthy_ticks(),
         symbol=OuterRef("symbol"),
         timestamp__lte=OuterRef("verify_time"),
         timestamp__gte=ExpressionWrapper(OuterRef("verify_time") - Value(_staleness()),
                                          output_field=DateTimeField()),
     )
-    if not settings.DEMO_MODE:
-        ticks = ticks.exclude(source="simulated")
     return Subquery(ticks.order_by("-timestamp").values("id")[:1])
 
 
