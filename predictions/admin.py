@@ -9,7 +9,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from predictions import services
 from predictions.models import (
     Notification,
     Prediction,
@@ -18,6 +17,7 @@ from predictions.models import (
     UserStats,
     VerificationAudit,
 )
+from predictions.services.verification import VerificationRefused, prediction_verify_manual
 
 VERIFY_PERMISSION = "predictions.verify_prediction"
 
@@ -93,9 +93,9 @@ class PredictionAdmin(admin.ModelAdmin):
         form = VerifyForm(request.POST or None, prediction=prediction)
         if request.method == "POST" and form.is_valid():
             try:
-                services.prediction_verify_manual(prediction_id=prediction.pk, option_key=form.cleaned_data["option"],
-                                                  note=form.cleaned_data["note"], by=request.user, now=timezone.now())
-            except services.VerificationRefused as exc:
+                prediction_verify_manual(prediction_id=prediction.pk, option_key=form.cleaned_data["option"],
+                                         note=form.cleaned_data["note"], by=request.user, now=timezone.now())
+            except VerificationRefused as exc:
                 form.add_error(None, str(exc))
             else:
                 self.message_user(request, f"#{prediction.pk} verified with option {form.cleaned_data['option']}",

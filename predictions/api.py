@@ -1,4 +1,4 @@
-"""REST adapters: parse, call one service or selector, shape the answer (see SPEC "REST")."""
+"""REST adapters: parse, call one service or selector, shape the answer (docs/predictions.md, "REST")."""
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
@@ -13,18 +13,19 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from goldsocial.timefmt import iso_ms
-from predictions import selectors, services
+from predictions import selectors
+from predictions.events import json_number, notification_message
 from predictions.models import Notification, Prediction, UserStats
+from predictions.services.creation import PredictionRefused, prediction_create
+from predictions.services.delivery import push_subscription_register
+from predictions.services.notifications import notifications_mark_read
+from predictions.services.votes import VoteRefused, vote_cast
 
 
 class Page(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
-
-
-def _number(value):
-    return None if value is None else float(value)
 
 
 class Timestamp(serializers.DateTimeField):
@@ -63,13 +64,13 @@ class PredictionOut(serializers.ModelSerializer):
                   "verification_note", "options"]
 
     def get_base_price(self, p) -> float:
-        return _number(p.base_price)
+        return json_number(p.base_price)
 
     def get_final_price(self, p) -> float | None:
-        return _number(p.final_price)
+        return json_number(p.final_price)
 
     def get_price_change_percent(self, p) -> float | None:
-        return _number(p.price_change_percent)
+        return json_number(p.price_change_percent)
 
     def get_correct_option(self, p) -> str | None:
         return p.correct_option.key if p.correct_option else None
@@ -109,9 +110,9 @@ class PredictionListCreate(generics.ListAPIView):
         incoming = PredictionIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
-            prediction, warnings = services.prediction_create(creator=request.user, now=timezone.now(),
-                                                              **incoming.validated_data)
-        except services.PredictionRefused as exc:
+            prediction, warnings = prediction_create(creator=request.user, now=timezone.now(),
+                                                     **incoming.validated_data)
+        except PredictionRefused as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         prediction = selectors.prediction_list().get(pk=prediction.pk)
         return Response({**PredictionOut(prediction).data, "warnings": warnings}, status=status.HTTP_201_CREATED)
@@ -141,9 +142,9 @@ class VoteCreate(APIView):
         incoming.is_valid(raise_exception=True)
         prediction = get_object_or_404(Prediction, pk=pk)
         try:
-            vote = services.vote_cast(user=request.user, prediction=prediction,
-                                      option_key=incoming.validated_data["option"], now=timezone.now())
-        except services.VoteRefused as exc:
+            vote = vote_cast(user=request.user, prediction=prediction,
+                             option_key=incoming.validated_data["option"], now=timezone.now())
+        except VoteRefused as exc:
             code = status.HTTP_409_CONFLICT if exc.code == "duplicate" else status.HTTP_400_BAD_REQUEST
             return Response({"option": [str(exc)], "code": exc.code}, status=code)
         return Response({"prediction": prediction.pk, "option": vote.option.key,
@@ -197,7 +198,7 @@ class NotificationOut(serializers.ModelSerializer):
         fields = ["id", "kind", "prediction_id", "is_correct", "message", "created_at", "read_at"]
 
     def get_message(self, n) -> str:
-        return services.notification_message(prediction_id=n.prediction_id, kind=n.kind, is_correct=n.is_correct)
+        return notification_message(prediction_id=n.prediction_id, kind=n.kind, is_correct=n.is_correct)
 
 
 class NotificationList(generics.ListAPIView):
@@ -224,8 +225,8 @@ class NotificationsMarkRead(APIView):
     def post(self, request):
         incoming = MarkReadIn(data=request.data)
         incoming.is_valid(raise_exception=True)
-        count = services.notifications_mark_read(user=request.user, ids=incoming.validated_data.get("ids"),
-                                                 now=timezone.now())
+        count = notifications_mark_read(user=request.user, ids=incoming.validated_data.get("ids"),
+                                        now=timezone.now())
         return Response({"marked_read": count})
 
 
@@ -258,8 +259,8 @@ class PushSubscriptions(APIView):
         incoming = SubscriptionIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        services.push_subscription_register(user=request.user, endpoint=data["endpoint"], now=timezone.now(),
-                                            p256dh=data["keys"]["p256dh"], auth=data["keys"]["auth"])
+        push_subscription_register(user=request.user, endpoint=data["endpoint"], now=timezone.now(),
+                                   p256dh=data["keys"]["p256dh"], auth=data["keys"]["auth"])
         return Response({"endpoint": data["endpoint"]}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=inline_serializer("SubscriptionEndpoint", {"endpoint": serializers.URLField()}),

@@ -2,17 +2,18 @@
 
 from django.utils import timezone
 
-from predictions import services
+from predictions.services.delivery import notifications_deliver, push_client_from_settings
+from predictions.services.verification import predictions_verify_due
 
 
 def verify_predictions(*, now):
-    """The prediction_verifier job: resolve every due prediction (see services)."""
-    return str(services.predictions_verify_due(now=now))
+    """The prediction_verifier job: resolve every due prediction (see services.verification)."""
+    return str(predictions_verify_due(now=now))
 
 
 def deliver_notifications(*, prediction_ids):
     """django-q2 task enqueued after a verification commits: WebSocket and Web Push delivery."""
-    summary = services.notifications_deliver(prediction_ids=prediction_ids, now=timezone.now(),
-                                             client=services.push_client_from_settings())
+    summary = notifications_deliver(prediction_ids=prediction_ids, now=timezone.now(),
+                                    client=push_client_from_settings())
     return (f"{summary.notifications} notifications, {summary.pushed} pushed, {summary.push_failed} failed, "
             f"{summary.subscriptions_removed} subscriptions removed")

@@ -125,12 +125,12 @@ def prices_cache(redis_url: str) -> None:
     from decimal import Decimal
 
     django_setup(redis_url)
-    from markets.selectors import CacheEntry
-    from markets.services import cache_write
+    from markets.cache import prices_write
+    from markets.price import Price
 
     now = datetime.now(UTC)
-    cache_write(entries=[CacheEntry(symbol=p["symbol"], bid=Decimal(str(p["bid"])), ask=Decimal(str(p["ask"])),
-                                    mid=Decimal(str(p["price"])), timestamp=now, source=p["source"])
+    prices_write(prices=[Price(symbol=p["symbol"], bid=Decimal(str(p["bid"])), ask=Decimal(str(p["ask"])),
+                               mid=Decimal(str(p["price"])), timestamp=now, source=p["source"])
                          for p in PRICES])
 
 

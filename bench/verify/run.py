@@ -5,7 +5,7 @@ server-side (INSERT ... SELECT generate_series: no row crosses the wire), then:
 
 1. the naive way on a sample (ORM loop: tick per prediction, save() per vote, get_or_create +
    save() per user statistic), rolled back, scaled to all votes;
-2. the real verifier (predictions.services.predictions_verify_due) on everything, timed, in a
+2. the real verifier (predictions.services.verification.predictions_verify_due) on everything, timed, in a
    fresh process whose peak RSS is therefore the verifier's own;
 3. the same again after a reset, under tracemalloc, for the peak Python heap;
 4. steps 1-3 at a tenth of the votes, to show the peak does not grow with the votes.
@@ -43,8 +43,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from markets.selectors import tick_at_or_before  # noqa: E402
-from predictions import conditions, services  # noqa: E402
+from predictions import conditions  # noqa: E402
 from predictions.models import Prediction, UserStats, Vote  # noqa: E402
+from predictions.outcomes import price_change_percent  # noqa: E402
+from predictions.services import verification  # noqa: E402
 from realtime import broadcast  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -109,7 +111,7 @@ def naive(sample: int) -> tuple[float, int]:
     with transaction.atomic():
         for prediction in Prediction.objects.filter(status="active").order_by("id")[:sample]:
             tick = tick_at_or_before(symbol=prediction.symbol, at=prediction.verify_time, max_age=staleness)
-            change = services.price_change_percent(base=prediction.base_price, final=tick.mid)
+            change = price_change_percent(base=prediction.base_price, final=tick.mid)
             correct = next(o for o in prediction.options.all()
                            if conditions.evaluate(conditions.parse(o.condition), change))
             prediction.status, prediction.correct_option = "verified", correct
@@ -129,11 +131,11 @@ def naive(sample: int) -> tuple[float, int]:
     return time.perf_counter() - started, votes
 
 
-def fast(*, trace: bool) -> tuple[float, int, services.VerifySummary]:
+def fast(*, trace: bool) -> tuple[float, int, verification.VerifySummary]:
     if trace:
         tracemalloc.start()
     started = time.perf_counter()
-    summary = services.predictions_verify_due(now=NOW)
+    summary = verification.predictions_verify_due(now=NOW)
     elapsed = time.perf_counter() - started
     peak = 0
     if trace:
@@ -187,7 +189,7 @@ def main():
     # work; capture the sends and count the deliveries instead of doing them.
     broadcast._captures.append(sent)
     deliveries = []
-    services.notify_after_commit = lambda *, prediction_ids: deliveries.append(len(prediction_ids))
+    verification.notify_after_commit = lambda *, prediction_ids: deliveries.append(len(prediction_ids))
     if args.verify_only:
         elapsed, _, summary = fast(trace=False)
         print(json.dumps({"seconds": elapsed, "summary": str(summary), "verified": summary.verified,

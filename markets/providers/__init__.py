@@ -1,16 +1,16 @@
-"""Quote provider clients: one module per provider, all returning `Quote`, raising `ProviderError`."""
+"""Quote provider clients: one module per provider, all returning `Price` (markets.price), raising `ProviderError`."""
 
 from django.conf import settings
 from django.core.cache import cache
 
-from markets.providers.base import HttpConfig, Provider, ProviderError, Quote
+from markets.providers.base import HttpConfig, Provider, ProviderError
 from markets.providers.coinbase import CoinbaseClient
 from markets.providers.goldapi import GoldApiClient
 from markets.providers.kraken import KrakenClient
 from markets.providers.simulated import SimulatedClient
 from markets.providers.swissquote import SwissquoteClient
 
-__all__ = ["HttpConfig", "Provider", "ProviderError", "Quote", "providers_from_settings"]
+__all__ = ["HttpConfig", "Provider", "ProviderError", "providers_from_settings"]
 
 
 def http_config_from_settings() -> HttpConfig:

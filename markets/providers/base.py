@@ -15,22 +15,13 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from markets.price import Price
+
 # A quote endpoint answers with a few KB; anything far larger is not the API we know.
 MAX_BODY_BYTES = 256 * 1024
 # Retry-After beyond this is treated as this: the breaker re-probes after at most an hour.
 MAX_RETRY_AFTER_SECONDS = 3600
 USER_AGENT = "GoldSocial/0.1 (+price fetcher)"
-
-
-@dataclass(frozen=True)
-class Quote:
-    symbol: str
-    bid: Decimal
-    ask: Decimal
-    mid: Decimal
-    # The provider's own time of the quote; the fetch time where the provider gives none.
-    timestamp: datetime
-    source: str
 
 
 class ProviderError(Exception):
@@ -54,7 +45,7 @@ class Provider(Protocol):
     # False for a feed that never closes (the simulated one), so demo mode moves at weekends.
     follows_market_hours: bool
 
-    def fetch(self, symbol: str, *, now: datetime) -> Quote: ...
+    def fetch(self, symbol: str, *, now: datetime) -> Price: ...
 
 
 @dataclass(frozen=True)
@@ -195,14 +186,9 @@ def decimal_field(source: str, value: Any, what: str) -> Decimal:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise ProviderError(source, f"{what} is not a number: {value!r}", permanent=True) from None
-    # NaN and infinities pass through as values: the trust rules (markets.services) reject
+    # NaN and infinities pass through as values: the trust rules (markets.trust) reject
     # them with the other bad prices. A signalling NaN would raise in arithmetic first.
     return Decimal("NaN") if number.is_snan() else number
-
-
-def quote_from(*, source: str, symbol: str, bid: Decimal, ask: Decimal,
-               timestamp: datetime) -> Quote:
-    return Quote(symbol=symbol, bid=bid, ask=ask, mid=(bid + ask) / 2, timestamp=timestamp, source=source)
 
 
 def utc_from_ms(source: str, value: Any) -> datetime:

@@ -8,7 +8,8 @@ quote's bid and ask are the price.
 from datetime import UTC, datetime
 from typing import Any
 
-from markets.providers.base import HttpProvider, ProviderError, Quote, decimal_field, get_json, quote_from
+from markets.price import Price
+from markets.providers.base import HttpProvider, ProviderError, decimal_field, get_json
 
 METALS = {"XAUUSD": "XAU", "XAGUSD": "XAG"}
 
@@ -18,13 +19,13 @@ class GoldApiClient(HttpProvider):
     symbols = frozenset(METALS)
     follows_market_hours = True
 
-    def fetch(self, symbol: str, *, now: datetime) -> Quote:
+    def fetch(self, symbol: str, *, now: datetime) -> Price:
         body = get_json(source=self.name, now=now, config=self.http,
                         url=f"{self.base_url}/price/{METALS[symbol]}")
         return parse(symbol, body)
 
 
-def parse(symbol: str, body: Any) -> Quote:
+def parse(symbol: str, body: Any) -> Price:
     source = GoldApiClient.name
     if not isinstance(body, dict) or "price" not in body or "updatedAt" not in body:
         raise ProviderError(source, "expected {\"price\": ..., \"updatedAt\": ...}", permanent=True)
@@ -38,4 +39,4 @@ def parse(symbol: str, body: Any) -> Quote:
     if updated.tzinfo is None:
         updated = updated.replace(tzinfo=UTC)
     price = decimal_field(source, body["price"], "price")
-    return quote_from(source=source, symbol=symbol, bid=price, ask=price, timestamp=updated)
+    return Price.from_bid_ask(source=source, symbol=symbol, bid=price, ask=price, timestamp=updated)

@@ -9,7 +9,8 @@ fetch time.
 from datetime import datetime
 from typing import Any
 
-from markets.providers.base import HttpProvider, ProviderError, Quote, decimal_field, get_json, quote_from
+from markets.price import Price
+from markets.providers.base import HttpProvider, ProviderError, decimal_field, get_json
 
 PAIRS = {"BTCUSD": "XBTUSD"}
 # Kraken's error prefixes that describe the service's state rather than our request.
@@ -21,13 +22,13 @@ class KrakenClient(HttpProvider):
     symbols = frozenset(PAIRS)
     follows_market_hours = True
 
-    def fetch(self, symbol: str, *, now: datetime) -> Quote:
+    def fetch(self, symbol: str, *, now: datetime) -> Price:
         body = get_json(source=self.name, now=now, config=self.http,
                         url=f"{self.base_url}/0/public/Ticker", params={"pair": PAIRS[symbol]})
         return parse(symbol, body, now=now)
 
 
-def parse(symbol: str, body: Any, *, now: datetime) -> Quote:
+def parse(symbol: str, body: Any, *, now: datetime) -> Price:
     source = KrakenClient.name
     if not isinstance(body, dict):
         raise ProviderError(source, "expected a JSON object", permanent=True)
@@ -44,5 +45,5 @@ def parse(symbol: str, body: Any, *, now: datetime) -> Quote:
         ask, bid = ticker["a"][0], ticker["b"][0]
     except (KeyError, IndexError, TypeError):
         raise ProviderError(source, "expected a[0] (ask) and b[0] (bid) in the ticker", permanent=True) from None
-    return quote_from(source=source, symbol=symbol, timestamp=now,
+    return Price.from_bid_ask(source=source, symbol=symbol, timestamp=now,
                       bid=decimal_field(source, bid, "bid"), ask=decimal_field(source, ask, "ask"))

@@ -10,7 +10,7 @@ import random
 from datetime import datetime
 from decimal import Decimal
 
-from markets.providers.base import Quote, quote_from
+from markets.price import Price
 
 # symbol: (level, volatility per 5 s step, spread, decimal places). Levels of late 2026.
 LEVELS = {
@@ -35,7 +35,7 @@ class SimulatedClient:
         self.store = store
         self.rng = rng or random.Random()  # noqa: S311 - a demo walk, not a secret
 
-    def fetch(self, symbol: str, *, now: datetime) -> Quote:
+    def fetch(self, symbol: str, *, now: datetime) -> Price:
         level, volatility, spread, places = LEVELS[symbol]
         key = f"markets:simulated:{symbol}"
         position = self.store.get(key)
@@ -48,4 +48,4 @@ class SimulatedClient:
         quantum = Decimal(1).scaleb(-places)
         bid = Decimal(str(mid - spread / 2)).quantize(quantum)
         ask = Decimal(str(mid + spread / 2)).quantize(quantum)
-        return quote_from(source=self.name, symbol=symbol, bid=bid, ask=ask, timestamp=now)
+        return Price.from_bid_ask(source=self.name, symbol=symbol, bid=bid, ask=ask, timestamp=now)

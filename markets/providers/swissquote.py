@@ -8,7 +8,8 @@ platforms, each `{"topo": {...}, "spreadProfilePrices": [{"spreadProfile", "bid"
 from datetime import datetime
 from typing import Any
 
-from markets.providers.base import HttpProvider, ProviderError, Quote, decimal_field, get_json, quote_from, utc_from_ms
+from markets.price import Price
+from markets.providers.base import HttpProvider, ProviderError, decimal_field, get_json, utc_from_ms
 
 INSTRUMENTS = {
     "XAUUSD": ("XAU", "USD"),
@@ -26,7 +27,7 @@ class SwissquoteClient(HttpProvider):
     symbols = frozenset(INSTRUMENTS)
     follows_market_hours = True
 
-    def fetch(self, symbol: str, *, now: datetime) -> Quote:
+    def fetch(self, symbol: str, *, now: datetime) -> Price:
         base, quote = INSTRUMENTS[symbol]
         body = get_json(source=self.name, now=now, config=self.http,
                         url=f"{self.base_url}/public-quotes/bboquotes/instrument/{base}/{quote}")
@@ -38,7 +39,7 @@ def _rank(profile: dict) -> int:
     return PROFILE_PREFERENCE.index(name) if name in PROFILE_PREFERENCE else len(PROFILE_PREFERENCE)
 
 
-def parse(symbol: str, body: Any) -> Quote:
+def parse(symbol: str, body: Any) -> Price:
     source = SwissquoteClient.name
     if not isinstance(body, list) or not body:
         raise ProviderError(source, f"expected a non-empty array of platforms, got {type(body).__name__}",
@@ -56,6 +57,6 @@ def parse(symbol: str, body: Any) -> Quote:
         raise ProviderError(source, "no platform with spreadProfilePrices[bid, ask] and ts", permanent=True)
     # The newest platform's quote: platforms differ by milliseconds, and by a spread profile.
     ts, profile = max(candidates, key=lambda item: utc_from_ms(source, item[0]))
-    return quote_from(source=source, symbol=symbol, timestamp=utc_from_ms(source, ts),
+    return Price.from_bid_ask(source=source, symbol=symbol, timestamp=utc_from_ms(source, ts),
                       bid=decimal_field(source, profile["bid"], "bid"),
                       ask=decimal_field(source, profile["ask"], "ask"))

@@ -20,8 +20,8 @@ from django.utils import timezone
 from jobs.models import Job, JobRun
 from jobs.services import job_update, schedules_sync
 from markets.models import PriceTick
-from predictions import services
 from predictions.models import Notification, Prediction, UserStats, VerificationAudit, Vote
+from predictions.services.creation import prediction_create
 from tests.processes import start_qcluster, wait_for
 
 pytestmark = [pytest.mark.processes, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -53,7 +53,7 @@ def due_predictions(settings):
         [get_user_model()(username=f"voter{i}", password="!") for i in range(USERS)])
     predictions = []
     for i in range(PREDICTIONS):
-        prediction, _ = services.prediction_create(
+        prediction, _ = prediction_create(
             creator=users[0], symbol="XAUUSD", question=f"Gold #{i}?", verification="auto",
             verify_time=created + timedelta(hours=1, seconds=i), options=OPTIONS, now=created)
         predictions.append(prediction)

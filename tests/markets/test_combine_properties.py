@@ -6,17 +6,17 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from markets.providers import Quote
-from markets.services import quote_problem
+from markets.price import Price
+from markets.trust import quote_problem
 from tests.markets.conftest import NOW
-from tests.markets.test_services import RULES, combine, ref
+from tests.markets.factories import RULES, combine, reference
 
 prices = st.one_of(
     st.decimals(min_value=-10, max_value=10_000, places=3),
     st.sampled_from([Decimal("NaN"), Decimal("Infinity"), Decimal(0)]),
 )
 quotes = st.builds(
-    lambda bid, spread, age, source: Quote(symbol="XAUUSD", bid=bid, ask=bid + spread, mid=bid + spread / 2,
+    lambda bid, spread, age, source: Price(symbol="XAUUSD", bid=bid, ask=bid + spread, mid=bid + spread / 2,
                                            timestamp=NOW - timedelta(seconds=age), source=source),
     prices, st.decimals(min_value=-2, max_value=5, places=3), st.integers(min_value=-10, max_value=60),
     st.sampled_from(["a", "b", "c", "d"]),
@@ -25,8 +25,8 @@ quotes = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(quotes, max_size=5), st.one_of(st.none(), st.decimals(min_value=1, max_value=10_000, places=2)))
-def test_it_only_ever_returns_a_sane_price_within_the_range_of_valid_quotes(batch, reference):
-    price, problems = combine(batch, reference=ref(reference) if reference is not None else None)
+def test_it_only_ever_returns_a_sane_price_within_the_range_of_valid_quotes(batch, level):
+    price, problems = combine(batch, reference=reference(level) if level is not None else None)
 
     valid = [q for q in batch if quote_problem(quote=q, now=NOW, max_age=RULES.quote_max_age) is None]
     if price is None:

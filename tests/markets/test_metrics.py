@@ -1,13 +1,12 @@
-from django.core.cache import cache
 from django.utils import timezone
 
-from markets.selectors import latest_key
-from tests.markets.test_selectors import entry
+from markets.cache import prices_write
+from tests.markets.factories import price
 
 
 def test_it_exports_the_price_age_and_staleness_per_symbol(client, settings, db):
     settings.MARKET_SYMBOLS = ["XAUUSD", "BTCUSD"]
-    cache.set(latest_key("XAUUSD"), entry(age=2, now=timezone.now()).to_cache())
+    prices_write(prices=[price(age=2, now=timezone.now())])
 
     text = client.get("/metrics").content.decode()
 

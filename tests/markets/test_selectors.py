@@ -1,18 +1,13 @@
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
+from markets.cache import prices_write
 from markets.models import PriceTick
-from markets.selectors import CacheEntry, last_key, latest_key, prices_latest, tick_at_or_before, tick_is_trustworthy
+from markets.selectors import prices_latest, tick_at_or_before
+from markets.trust import trustworthy_ticks
 from tests.markets.conftest import NOW
-
-
-def entry(symbol="XAUUSD", mid="4161.0", *, age=1, source="swissquote", now=NOW):
-    mid = Decimal(mid)
-    return CacheEntry(symbol=symbol, bid=mid - 1, ask=mid + 1, mid=mid, timestamp=now - timedelta(seconds=age),
-                      source=source)
+from tests.markets.factories import price
 
 
 @pytest.fixture(autouse=True)
@@ -22,8 +17,7 @@ def _symbols(settings, db):
 
 
 def test_it_shows_the_latest_price_as_fresh_with_its_age():
-    cache.set(latest_key("XAUUSD"), entry(age=1.25).to_cache())
-    cache.set(last_key("XAUUSD"), entry(age=1.25).to_cache())
+    prices_write(prices=[price(age=1.25)])
 
     assert prices_latest(now=NOW) == [{
         "symbol": "XAUUSD", "bid": 4160.0, "ask": 4162.0, "price": 4161.0,
@@ -31,8 +25,9 @@ def test_it_shows_the_latest_price_as_fresh_with_its_age():
     }]
 
 
-def test_it_shows_the_last_known_price_as_stale_once_the_latest_expired():
-    cache.set(last_key("XAGUSD"), entry("XAGUSD", "31.0", age=400).to_cache())
+def test_it_shows_the_last_known_price_as_stale_once_the_latest_expired(settings):
+    settings.PRICE_CACHE_TTL_SECONDS = 0  # the latest copy expires as it is written
+    prices_write(prices=[price("XAGUSD", "31.0", age=400)])
 
     (item,) = prices_latest(now=NOW)
 
@@ -40,7 +35,7 @@ def test_it_shows_the_last_known_price_as_stale_once_the_latest_expired():
 
 
 def test_it_marks_a_cached_price_older_than_the_staleness_limit_stale():
-    cache.set(latest_key("XAUUSD"), entry(age=31).to_cache())
+    prices_write(prices=[price(age=31)])
 
     assert prices_latest(now=NOW)[0]["stale"] is True
 
@@ -71,24 +66,22 @@ def test_it_remembers_the_stored_ticks_in_the_cache_instead_of_asking_the_databa
 
 
 def test_it_leaves_out_symbols_never_priced_and_those_not_asked_for():
-    cache.set(latest_key("XAUUSD"), entry().to_cache())
-    cache.set(latest_key("BTCUSD"), entry("BTCUSD", "84000").to_cache())
+    prices_write(prices=[price(), price("BTCUSD", "84000")])
 
     assert [i["symbol"] for i in prices_latest(now=NOW)] == ["XAUUSD", "BTCUSD"]
     assert [i["symbol"] for i in prices_latest(now=NOW, symbols=["BTCUSD"])] == ["BTCUSD"]
 
 
-@pytest.mark.parametrize(("source", "demo", "trusted"), [
-    ("swissquote", False, True),
-    ("median(coinbase,kraken)", False, True),
-    ("simulated", False, False),
-    ("simulated", True, True),
+@pytest.mark.parametrize(("demo", "sources"), [
+    (False, {"swissquote", "median(coinbase,kraken)"}),
+    (True, {"swissquote", "median(coinbase,kraken)", "simulated"}),
 ])
-def test_it_trusts_simulated_ticks_only_in_demo_mode(settings, source, demo, trusted):
+def test_it_filters_out_simulated_ticks_unless_in_demo_mode(settings, demo, sources):
     settings.DEMO_MODE = demo
-    tick = PriceTick(symbol="XAUUSD", bid=1, ask=1, mid=1, source=source, timestamp=NOW, fetched_at=NOW)
+    for source in ("swissquote", "median(coinbase,kraken)", "simulated"):
+        PriceTick.objects.create(symbol="XAUUSD", bid=1, ask=1, mid=1, source=source, timestamp=NOW, fetched_at=NOW)
 
-    assert tick_is_trustworthy(tick) is trusted
+    assert set(PriceTick.objects.filter(trustworthy_ticks()).values_list("source", flat=True)) == sources
 
 
 def test_it_finds_the_last_tick_at_or_before_a_time_within_the_age_limit():

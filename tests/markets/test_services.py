@@ -1,4 +1,4 @@
-"""The trust rules (price_combine) and the whole cycle over loopback HTTP."""
+"""The whole price cycle over loopback HTTP (the trust rules alone: test_trust.py)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -7,151 +7,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from markets.cache import prices_read
 from markets.models import PriceTick
-from markets.providers import Quote
-from markets.selectors import CacheEntry, cache_entries
-from markets.services import PricesUnavailable, Rules, price_combine, price_ticks_prune
+from markets.services import PricesUnavailable, price_ticks_prune
 from markets.tasks import fetch_prices
 from tests.markets.conftest import NOW, NOW_MS, SQ_PATH, SWISSQUOTE_XAG, serve_all, swissquote_at
-
-RULES = Rules(quote_max_age=timedelta(seconds=30), max_jump_percent=Decimal("5"),
-              jump_reference_age=timedelta(seconds=120))
-
-
-def q(mid, source="a", *, bid=None, ask=None, age=0):
-    mid = Decimal(str(mid))
-    bid = Decimal(str(bid)) if bid is not None else mid
-    ask = Decimal(str(ask)) if ask is not None else mid
-    return Quote(symbol="XAUUSD", bid=bid, ask=ask, mid=(bid + ask) / 2, timestamp=NOW - timedelta(seconds=age),
-                 source=source)
-
-
-def ref(mid, *, age=5):
-    mid = Decimal(str(mid))
-    return CacheEntry(symbol="XAUUSD", bid=mid, ask=mid, mid=mid, timestamp=NOW - timedelta(seconds=age),
-                      source="a")
-
-
-def combine(quotes, reference=None):
-    return price_combine(symbol="XAUUSD", quotes=quotes, reference=reference, now=NOW, rules=RULES)
-
-
-# --- the rules --------------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("quote", "reason"), [
-    (q(0), "non-positive"),
-    (q(-4160), "non-positive"),
-    (q(4160, bid=0, ask=4160), "non-positive"),
-    (q(Decimal("NaN")), "not a number"),
-    (q(Decimal("Infinity")), "not a number"),
-    (q(4160, bid=4161, ask=4160), "crossed"),
-    (q(4160, age=31), "stale"),
-    (q(4160, age=-60), "in the future"),
-    (q(Decimal("1e15")), "out of range"),
-])
-def test_it_refuses_a_bad_quote_and_says_why(quote, reason):
-    price, problems = combine([quote])
-
-    assert price is None
-    assert reason in problems[0]
-
-
-def test_it_accepts_a_quote_just_inside_the_age_limit():
-    price, problems = combine([q(4160, age=30)])
-
-    assert price is not None and problems == []
-
-
-def test_it_takes_the_median_of_the_sources_with_the_oldest_time_and_all_names():
-    price, problems = combine([q(4160, "b", age=3), q(4162, "c", age=1), q(4161, "a", age=2)])
-
-    assert price.mid == Decimal("4161")
-    assert price.timestamp == NOW - timedelta(seconds=3)
-    assert price.source == "median(a,b,c)"
-    assert problems == []
-
-
-def test_it_keeps_one_sources_name_when_it_is_the_only_source():
-    price, _ = combine([q(4160, "swissquote", bid=4159, ask=4161)])
-
-    assert (price.bid, price.ask, price.mid) == (Decimal(4159), Decimal(4161), Decimal(4160))
-    assert price.source == "swissquote"
-
-
-def test_it_sets_aside_a_lone_outlier_among_three_sources():
-    price, problems = combine([q(4160, "a"), q(4161, "b"), q(4700, "c")])
-
-    assert price.mid == Decimal("4160.5")
-    assert price.source == "median(a,b)"
-    assert problems and problems[0].startswith("c: outlier")
-
-
-def test_it_gives_no_price_when_no_majority_of_sources_agrees():
-    price, problems = combine([q(4160, "a"), q(4161, "b"), q(4600, "c"), q(4601, "d")])
-
-    assert price is None
-    assert problems == ["sources disagree: no price"]
-
-
-def test_it_gives_no_price_when_two_sources_disagree_with_nothing_to_arbitrate():
-    price, problems = combine([q(4160, "a"), q(4392, "b")])
-
-    assert price is None
-    assert "disagree" in problems[-1]
-
-
-def test_it_refuses_a_jump_no_second_source_confirms():
-    price, problems = combine([q(4600, "a")], reference=ref(4160))
-
-    assert price is None
-    assert "jump of 10.58%" in problems[0] and "not confirmed" in problems[0]
-
-
-def test_it_keeps_the_source_near_the_last_price_when_the_other_jumps():
-    price, problems = combine([q(4160, "a"), q(4600, "b")], reference=ref(4161))
-
-    assert price.source == "a"
-    assert problems[0].startswith("b: jump")
-
-
-def test_it_accepts_a_jump_two_sources_confirm():
-    price, problems = combine([q(4600, "a"), q(4602, "b")], reference=ref(4160))
-
-    assert price.mid == Decimal("4601")
-    assert problems == []
-
-
-def test_it_does_not_count_a_jump_in_the_other_direction_as_confirmation():
-    price, _ = combine([q(4600, "a"), q(3700, "b")], reference=ref(4160))
-
-    assert price is None
-
-
-def test_it_gives_no_price_when_as_many_sources_confirm_a_jump_as_deny_it():
-    price, problems = combine([q(4160, "a"), q(4161, "b"), q(4600, "c"), q(4601, "d")], reference=ref(4160))
-
-    assert price is None
-    assert "disagree" in problems[-1]
-
-
-def test_it_ignores_a_reference_older_than_the_jump_window():
-    # After an outage or a weekend the last price says nothing about a jump.
-    price, problems = combine([q(4600, "a")], reference=ref(4160, age=121))
-
-    assert price.mid == Decimal("4600") and problems == []
-
-
-def test_it_does_not_take_a_switch_between_simulated_and_real_prices_for_a_jump():
-    price, problems = combine([q(4600, "simulated")], reference=ref(4160))
-
-    assert price.source == "simulated" and problems == []
-
-
-def test_it_accepts_a_move_within_the_bound():
-    price, _ = combine([q(4300, "a")], reference=ref(4160))
-
-    assert price.mid == Decimal("4300")
-
 
 # --- the cycle ----------------------------------------------------------------------------------
 
@@ -200,7 +60,7 @@ def test_it_caches_the_latest_and_the_last_known_price(httpserver, cycle):
 
     cycle()
 
-    latest, last = cache_entries(symbols=["GBPUSD"])["GBPUSD"]
+    latest, last = prices_read(symbols=["GBPUSD"])["GBPUSD"]
     assert latest == last
     assert (latest.bid, latest.ask, latest.source) == (Decimal("1.32010000"), Decimal("1.32030000"), "swissquote")
 
@@ -226,7 +86,7 @@ def test_it_does_not_broadcast_or_cache_before_the_transaction_commits(httpserve
     fetch_prices(now=NOW)  # inside the test's transaction, never committed
 
     assert broadcasts == []
-    assert cache_entries(symbols=["EURUSD"])["EURUSD"] == (None, None)
+    assert prices_read(symbols=["EURUSD"])["EURUSD"] == (None, None)
 
 
 def test_it_keeps_pricing_the_others_when_one_provider_fails(httpserver, cycle):

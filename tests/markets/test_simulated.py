@@ -5,8 +5,8 @@ from django.core.cache import cache
 
 from markets.models import PriceTick
 from markets.providers.simulated import LEVELS, SimulatedClient
-from markets.selectors import tick_is_trustworthy
 from markets.tasks import fetch_prices
+from markets.trust import tick_is_trustworthy
 from tests.markets.conftest import NOW
 
 

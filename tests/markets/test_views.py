@@ -1,12 +1,11 @@
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
+from markets.cache import prices_write
 from markets.models import PriceTick
-from markets.selectors import latest_key
-from tests.markets.test_selectors import entry
+from tests.markets.factories import price
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +20,7 @@ def make_ticks(symbol, start, count, step=timedelta(seconds=5)):
 
 
 def test_it_lists_the_latest_prices(client):
-    cache.set(latest_key("EURUSD"), entry("EURUSD", "1.1562", now=timezone.now()).to_cache())
+    prices_write(prices=[price("EURUSD", "1.1562", now=timezone.now())])
 
     response = client.get("/api/prices/")
 
@@ -32,8 +31,7 @@ def test_it_lists_the_latest_prices(client):
 
 
 def test_it_filters_the_latest_prices_by_symbol_and_refuses_unknown_ones(client):
-    cache.set(latest_key("EURUSD"), entry("EURUSD", "1.1562").to_cache())
-    cache.set(latest_key("BTCUSD"), entry("BTCUSD", "84000").to_cache())
+    prices_write(prices=[price("EURUSD", "1.1562"), price("BTCUSD", "84000")])
 
     assert [i["symbol"] for i in client.get("/api/prices/?symbols=btcusd").json()["prices"]] == ["BTCUSD"]
     response = client.get("/api/prices/?symbols=BTCUSD,DOGEUSD")

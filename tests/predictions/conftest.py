@@ -6,7 +6,9 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from markets.models import PriceTick
-from predictions import services
+from predictions.services.creation import prediction_create
+from predictions.services.verification import predictions_verify_due
+from predictions.services.votes import vote_cast
 
 NOW = datetime(2026, 11, 29, 9, 0, 0, tzinfo=UTC)
 SEED_OPTIONS = [
@@ -41,19 +43,19 @@ def make_user(name, **extra):
 def make_prediction(creator, *, symbol="XAUUSD", base="2000", created=NOW, verify_in=timedelta(hours=1),
                     options=None, verification="auto"):
     add_tick(symbol=symbol, mid=base, at=created - timedelta(seconds=1))
-    prediction, _ = services.prediction_create(
+    prediction, _ = prediction_create(
         creator=creator, symbol=symbol, question="Where will gold be?", verify_time=created + verify_in,
         verification=verification, options=options or SEED_OPTIONS, now=created)
     return prediction
 
 
 def vote(user, prediction, key, at=None):
-    return services.vote_cast(user=user, prediction=prediction, option_key=key,
-                              now=at or prediction.created_at + timedelta(minutes=1))
+    return vote_cast(user=user, prediction=prediction, option_key=key,
+                     now=at or prediction.created_at + timedelta(minutes=1))
 
 
 def verify(now):
-    return services.predictions_verify_due(now=now)
+    return predictions_verify_due(now=now)
 
 
 @pytest.fixture

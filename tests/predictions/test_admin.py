@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from predictions import services
 from predictions.models import Notification, Prediction, UserStats, VerificationAudit, Vote
+from predictions.services.statistics import stats_recompute_voters
+from predictions.services.verification import VerificationRefused, prediction_verify_manual
 from tests.predictions.conftest import NOW, add_tick, make_prediction, make_user, verify, vote
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +82,7 @@ def test_it_corrects_a_result_and_recomputes_every_voters_statistics(alice, bob,
     verify(AFTER)
     assert stats(bob) == (3, 3, 3, 3) and stats(carol) == (1, 0, 0, 0)
 
-    services.prediction_verify_manual(prediction_id=middle.pk, option_key="D", note="feed glitch",
+    prediction_verify_manual(prediction_id=middle.pk, option_key="D", note="feed glitch",
                                       by=verifier_admin, now=AFTER + HOUR)
 
     assert stats(bob) == (3, 2, 1, 1) and stats(carol) == (1, 1, 1, 1)
@@ -99,8 +100,8 @@ def test_it_refuses_to_verify_twice_with_the_same_option(alice, verifier_admin):
     prediction = make_prediction(alice)
     add_tick(mid="2020", at=NOW + HOUR)
     verify(AFTER)
-    with pytest.raises(services.VerificationRefused, match="already verified with option A"):
-        services.prediction_verify_manual(prediction_id=prediction.pk, option_key="A", note="", by=verifier_admin,
+    with pytest.raises(VerificationRefused, match="already verified with option A"):
+        prediction_verify_manual(prediction_id=prediction.pk, option_key="A", note="", by=verifier_admin,
                                           now=AFTER)
 
 
@@ -111,7 +112,7 @@ def test_it_resolves_a_void_prediction_by_hand(alice, bob, verifier_admin):
     vote(bob, prediction, "UP")
     add_tick(mid="2000", at=NOW + HOUR)
     verify(AFTER)
-    services.prediction_verify_manual(prediction_id=prediction.pk, option_key="UP", note="", by=verifier_admin,
+    prediction_verify_manual(prediction_id=prediction.pk, option_key="UP", note="", by=verifier_admin,
                                       now=AFTER)
     assert stats(bob) == (1, 1, 1, 1)
 
@@ -136,7 +137,7 @@ def test_it_matches_a_full_recompute_after_many_incremental_runs(alice, verifier
     incremental = {u.pk: stats(u) for u in voters}
     # Recompute everyone from scratch: same numbers.
     for p in predictions:
-        services.stats_recompute_voters(prediction_id=p.pk, now=NOW)
+        stats_recompute_voters(prediction_id=p.pk, now=NOW)
     assert {u.pk: stats(u) for u in voters} == incremental
     # And both agree with a plain Python walk over each user's calls in resolution order.
     for user in voters:

@@ -5,8 +5,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from predictions import services
 from predictions.models import Notification, Prediction, PushSubscription, UserStats, Vote
+from predictions.services.votes import VoteRefused, vote_cast
 from tests.predictions.conftest import SEED_OPTIONS, add_tick, make_user
 
 pytestmark = pytest.mark.django_db
@@ -142,8 +142,8 @@ def test_it_refuses_votes_on_unknown_options_and_predictions(api, fresh_price):
 def test_it_closes_voting_at_verify_time(api, fresh_price, bob):
     pk = _create(api)
     prediction = Prediction.objects.get(pk=pk)
-    with pytest.raises(services.VoteRefused, match="closed"):
-        services.vote_cast(user=bob, prediction=prediction, option_key="A", now=prediction.verify_time)
+    with pytest.raises(VoteRefused, match="closed"):
+        vote_cast(user=bob, prediction=prediction, option_key="A", now=prediction.verify_time)
     Prediction.objects.filter(pk=pk).update(verify_time=timezone.now() - timedelta(seconds=1))
     response = api.post(f"{URL}{pk}/vote/", {"option": "A"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "closed"
@@ -159,7 +159,7 @@ def test_it_lists_and_filters_predictions_with_vote_counts(api, fresh_price, bob
     add_tick(symbol="BTCUSD", mid="90000", at=timezone.now())
     third = api.post(URL, body(symbol="btcusd"), format="json").json()["id"]
     Prediction.objects.filter(pk=second).update(status=Prediction.Status.VOID)
-    services.vote_cast(user=bob, prediction=Prediction.objects.get(pk=first), option_key="A", now=timezone.now())
+    vote_cast(user=bob, prediction=Prediction.objects.get(pk=first), option_key="A", now=timezone.now())
 
     assert [p["id"] for p in api.get(URL).json()["results"]] == [third, second, first]
     assert [p["id"] for p in api.get(URL, {"status": "active", "symbol": "XAUUSD"}).json()["results"]] == [first]

@@ -4,8 +4,14 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 
-from predictions import services
 from predictions.models import Prediction, UserStats, VerificationAudit, Vote
+from predictions.services.verification import (
+    VerifySummary,
+    outcomes_write,
+    prediction_verify_manual,
+    predictions_verify_due,
+)
+from predictions.services.votes import VoteRefused, vote_cast
 from tests.predictions.conftest import NOW, add_tick, make_prediction, make_user, verify, vote
 
 HOUR = timedelta(hours=1)
@@ -38,7 +44,7 @@ def test_it_resolves_each_prediction_once_with_two_verifiers_racing(alice, setti
 
     def verifier():
         barrier.wait()
-        return services.predictions_verify_due(now=AFTER)
+        return predictions_verify_due(now=AFTER)
 
     threads = [in_thread(verifier, results, name) for name in ("first", "second")]
     for thread in threads:
@@ -46,7 +52,7 @@ def test_it_resolves_each_prediction_once_with_two_verifiers_racing(alice, setti
     for thread in threads:
         thread.join()
 
-    assert all(isinstance(r, services.VerifySummary) for r in results.values()), results
+    assert all(isinstance(r, VerifySummary) for r in results.values()), results
     assert results["first"].verified + results["second"].verified == 60
     assert not set(results["first"].verified_ids) & set(results["second"].verified_ids)
     assert VerificationAudit.objects.count() == 60
@@ -93,8 +99,8 @@ def test_it_lets_an_admin_and_the_verifier_meet_without_double_counting(alice, b
 
     def admin():
         barrier.wait()
-        return services.prediction_verify_manual(prediction_id=prediction.pk, option_key="D", note="by hand",
-                                                 by=operator, now=AFTER)
+        return prediction_verify_manual(prediction_id=prediction.pk, option_key="D", note="by hand",
+                                        by=operator, now=AFTER)
 
     def verifier():
         barrier.wait()
@@ -122,9 +128,9 @@ def test_it_writes_nothing_over_a_prediction_resolved_in_the_meantime(alice):
     row = {"id": prediction.pk, "status": "void", "final_price": None, "final_price_at": None,
            "final_price_source": "", "price_change_percent": None, "correct_option_id": None, "resolved_at": AFTER,
            "verified_at": AFTER, "verify_attempts": 1, "last_attempt_at": AFTER}
-    assert services._predictions_update_claimed([row]) == set()
+    assert outcomes_write(rows=[row]) == set()
     assert Prediction.objects.get().status == Prediction.Status.VERIFIED
-    assert services._predictions_update_claimed([{**row, "id": make_prediction(alice).pk}]) != set()
+    assert outcomes_write(rows=[{**row, "id": make_prediction(alice).pk}]) != set()
 
 
 @pytest.mark.postgres
@@ -144,8 +150,8 @@ def test_it_refuses_a_vote_that_meets_a_verification_in_progress(alice, bob, pos
     thread = in_thread(verifier_like, results, "verifier")
     thread.start()
     locked.wait(10)
-    with pytest.raises(services.VoteRefused) as refused:
-        services.vote_cast(user=bob, prediction=prediction, option_key="A", now=NOW + timedelta(minutes=1))
+    with pytest.raises(VoteRefused) as refused:
+        vote_cast(user=bob, prediction=prediction, option_key="A", now=NOW + timedelta(minutes=1))
     thread.join()
     assert refused.value.code == "closed"
     assert not Vote.objects.exists()

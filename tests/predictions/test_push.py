@@ -8,12 +8,13 @@ import http_ece
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
 from py_vapid import Vapid
 from werkzeug import Response
 
-from predictions import services
 from predictions.models import Notification, PushSubscription
 from predictions.push import PushError, PushTarget, WebPushClient
+from predictions.services.delivery import notifications_deliver, push_client_from_settings
 from tests.predictions.conftest import NOW, add_tick, make_prediction, verify, vote
 
 HOUR = timedelta(hours=1)
@@ -98,7 +99,7 @@ def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, htt
 def test_it_keeps_a_subscription_after_a_temporary_failure(bob, httpserver, vapid, browser):
     subscription = subscribe(bob, httpserver, browser)
     httpserver.expect_request("/push/abc").respond_with_data("busy", status=503)
-    client = services.push_client_from_settings()
+    client = push_client_from_settings()
     with pytest.raises(PushError) as error:
         client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
     assert (error.value.status, error.value.gone) == (503, False)
@@ -106,7 +107,7 @@ def test_it_keeps_a_subscription_after_a_temporary_failure(bob, httpserver, vapi
 
 @pytest.mark.django_db
 def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, browser):
-    client = WebPushClient(private_key=services.settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
+    client = WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
     with pytest.raises(PushError) as error:
         client.send(PushTarget("http://127.0.0.1:9/push", browser[2]["p256dh"], browser[2]["auth"]), {"x": 1})
     assert (error.value.status, error.value.gone) == (None, False)
@@ -114,7 +115,7 @@ def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, brow
 
 @pytest.mark.django_db
 def test_it_reports_bad_subscription_keys_as_a_push_error(httpserver, vapid):
-    client = services.push_client_from_settings()
+    client = push_client_from_settings()
     with pytest.raises(PushError):
         client.send(PushTarget(httpserver.url_for("/p"), "not-a-key", "short"), {"x": 1})
 
@@ -125,7 +126,7 @@ def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, httpserver, bro
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
     add_tick(mid="2020", at=NOW + HOUR)
-    with caplog.at_level(logging.INFO, logger="predictions.services"):
+    with caplog.at_level(logging.INFO, logger="predictions.services.delivery"):
         verify(NOW + HOUR + timedelta(minutes=1))
     assert "Web Push disabled: set VAPID_PRIVATE_KEY" in caplog.text
     assert httpserver.log == []
@@ -157,8 +158,8 @@ def test_it_does_not_deliver_a_notification_twice(alice, bob, httpserver, vapid,
     add_tick(mid="2020", at=NOW + HOUR)
     verify(NOW + HOUR + timedelta(minutes=1))
 
-    again = services.notifications_deliver(prediction_ids=[prediction.pk], now=NOW + 2 * HOUR,
-                                           client=services.push_client_from_settings())
+    again = notifications_deliver(prediction_ids=[prediction.pk], now=NOW + 2 * HOUR,
+                                  client=push_client_from_settings())
 
     assert (again.notifications, again.pushed) == (0, 0)
     assert len(httpserver.log) == 1

@@ -199,7 +199,7 @@ def test_it_notifies_voters_and_broadcasts_after_commit(alice, bob, broadcasts):
 
 @pytest.mark.django_db(transaction=True)
 def test_it_sends_nothing_when_the_transaction_rolls_back(alice, broadcasts, monkeypatch):
-    from predictions import services
+    from predictions.services import verification
 
     make_prediction(alice)
     add_tick(mid="2020", at=NOW + HOUR)
@@ -207,7 +207,7 @@ def test_it_sends_nothing_when_the_transaction_rolls_back(alice, broadcasts, mon
     def fail(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "stats_add_predictions", fail)
+    monkeypatch.setattr(verification, "stats_add_predictions", fail)
     with pytest.raises(RuntimeError):
         verify(AFTER)
     assert broadcasts == []

@@ -7,14 +7,15 @@ import jsonschema
 import pytest
 from django.db import transaction
 
-from markets.selectors import CacheEntry, price_item
+from markets.price import Price
+from markets.selectors import price_item
 from realtime import events
 from realtime.broadcast import broadcast_on_commit
 from tests.wire import assert_valid_message
 
 NOW = datetime(2026, 11, 29, 9, 0, 5, tzinfo=UTC)
-ITEM = price_item(entry=CacheEntry(symbol="XAUUSD", bid=Decimal("2650.1"), ask=Decimal("2650.5"),
-                                   mid=Decimal("2650.3"), timestamp=NOW, source="swissquote"),
+ITEM = price_item(price=Price(symbol="XAUUSD", bid=Decimal("2650.1"), ask=Decimal("2650.5"),
+                              mid=Decimal("2650.3"), timestamp=NOW, source="swissquote"),
                   stale=False, now=NOW)
 PREDICTION = {"id": 12, "symbol": "XAUUSD", "question": "Gold up?", "status": "verified", "verification": "auto",
               "verify_time": "2026-11-29T10:00:00.000Z", "base_price": 2650.3, "final_price": 2690.0,

@@ -140,12 +140,12 @@ def _cache_prices(*symbols):
 
     from django.utils import timezone
 
-    from markets.selectors import CacheEntry
-    from markets.services import cache_write
+    from markets.cache import prices_write
+    from markets.price import Price
 
     at = timezone.now() - timedelta(seconds=1)
-    cache_write(entries=[CacheEntry(symbol=s, bid=Decimal(1), ask=Decimal(3), mid=Decimal(2), timestamp=at,
-                                    source="swissquote") for s in symbols])
+    prices_write(prices=[Price(symbol=s, bid=Decimal(1), ask=Decimal(3), mid=Decimal(2), timestamp=at,
+                               source="swissquote") for s in symbols])
 
 
 async def _snapshot_symbols() -> list[str]:

@@ -28,7 +28,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEMO_MODE:
             raise CommandError("demo_seed only runs with DEMO_MODE=true (it rewrites news sources).")
-        from predictions.services import prediction_create, vote_cast
+        from predictions.services.creation import prediction_create
+        from predictions.services.votes import vote_cast
 
         now = timezone.now()
         NewsSource.objects.exclude(feed_url__startswith=FEEDS_URL).update(enabled=False)

@@ -1,0 +1,96 @@
+"""The latest prices in the shared cache (Redis): per symbol, a latest and a last-known copy.
+
+The latest copy expires after PRICE_CACHE_TTL_SECONDS (each fetch cycle writes it again); the
+last-known copy lives PRICE_LAST_KNOWN_TTL_SECONDS and is shown stale once the latest has gone
+(closed market, failing providers). Redis being away is never an error here: a read finds
+nothing (callers fall back to the stored history, as after a flush), a write is skipped with
+a warning (the ticks are stored already).
+"""
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.conf import settings
+from django.core.cache import cache
+from redis import RedisError
+
+from markets.price import Price
+
+logger = logging.getLogger(__name__)
+
+
+class Cached(NamedTuple):
+    latest: Price | None
+    last_known: Price | None
+
+
+def _latest_key(symbol: str) -> str:
+    return f"markets:price:{symbol}"
+
+
+def _last_known_key(symbol: str) -> str:
+    return f"markets:last:{symbol}"
+
+
+def _stored_key(symbol: str) -> str:
+    return f"markets:stored:{symbol}"
+
+
+def _encode(price: Price) -> dict:
+    return {"symbol": price.symbol, "bid": str(price.bid), "ask": str(price.ask), "mid": str(price.mid),
+            "timestamp": price.timestamp.isoformat(), "source": price.source}
+
+
+def _decode(data: dict | None) -> Price | None:
+    if not data:
+        return None
+    return Price(symbol=data["symbol"], bid=Decimal(data["bid"]), ask=Decimal(data["ask"]),
+                 mid=Decimal(data["mid"]), timestamp=datetime.fromisoformat(data["timestamp"]),
+                 source=data["source"])
+
+
+def prices_read(*, symbols: list[str]) -> dict[str, Cached]:
+    """(latest, last known) per symbol, in one cache round trip."""
+    keys = [key for s in symbols for key in (_latest_key(s), _last_known_key(s))]
+    try:
+        found = cache.get_many(keys)
+    except RedisError as exc:
+        logger.warning("latest prices unavailable from the cache: %s", exc)
+        found = {}
+    return {symbol: Cached(_decode(found.get(_latest_key(symbol))), _decode(found.get(_last_known_key(symbol))))
+            for symbol in symbols}
+
+
+def prices_write(*, prices: list[Price]) -> None:
+    """Cache accepted prices as the latest and the last known of their symbols."""
+    if not prices:
+        return
+    data = {price.symbol: _encode(price) for price in prices}
+    try:
+        cache.set_many({_latest_key(s): v for s, v in data.items()}, timeout=settings.PRICE_CACHE_TTL_SECONDS)
+        cache.set_many({_last_known_key(s): v for s, v in data.items()},
+                       timeout=settings.PRICE_LAST_KNOWN_TTL_SECONDS)
+    except RedisError as exc:
+        logger.warning("latest prices not cached: %s", exc)
+
+
+def stored_read(*, symbols: list[str]) -> dict[str, Price | None] | None:
+    """What `stored_write` remembered of each symbol's last stored price: a Price, or None when
+    the database had none; symbols not remembered are absent. None when Redis is away."""
+    keys = {_stored_key(s): s for s in symbols}
+    try:
+        found = cache.get_many(list(keys))
+    except RedisError:
+        return None
+    return {symbol: _decode(found[key]) for key, symbol in keys.items() if key in found}
+
+
+def stored_write(*, prices: dict[str, Price | None]) -> None:
+    """Remember each symbol's last stored price (or that it has none) for a cycle's length."""
+    try:
+        cache.set_many({_stored_key(s): _encode(p) if p else {} for s, p in prices.items()},
+                       timeout=settings.PRICE_CACHE_TTL_SECONDS)
+    except RedisError as exc:
+        logger.warning("stored prices not cached: %s", exc)

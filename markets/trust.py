@@ -1,0 +1,151 @@
+"""Which prices to trust: the rules for a cycle's quotes, and for stored ticks.
+
+No database, no cache, no clock: `now` and the bounds are arguments (settings are read only
+for defaults: `Rules.from_settings`, DEMO_MODE). The fetch cycle (markets.services) judges each
+symbol's quotes with `price_combine`; the predictions app asks `tick_is_trustworthy` (one tick)
+or filters with `trustworthy_ticks` (a queryset) whether a stored tick may be a prediction's
+price.
+"""
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q
+
+from markets.price import Price
+
+# A provider clock a few seconds ahead of ours is normal; further ahead is a wrong clock, and
+# a tick "from the future" would be found by "the last tick at or before T" too early.
+FUTURE_TOLERANCE = timedelta(seconds=5)
+# The column holds 12 integer digits; a larger "price" is garbage and would fail the insert.
+MAX_PRICE = Decimal(10) ** 11
+QUANTUM = Decimal("0.00000001")
+SIMULATED = "simulated"
+
+
+@dataclass(frozen=True)
+class Rules:
+    quote_max_age: timedelta
+    max_jump_percent: Decimal
+    jump_reference_age: timedelta
+
+    @classmethod
+    def from_settings(cls) -> "Rules":
+        return cls(quote_max_age=timedelta(seconds=settings.PRICE_QUOTE_MAX_AGE_SECONDS),
+                   max_jump_percent=Decimal(str(settings.PRICE_MAX_JUMP_PERCENT)),
+                   jump_reference_age=timedelta(seconds=settings.PRICE_JUMP_REFERENCE_SECONDS))
+
+
+# --- a cycle's quotes ------------------------------------------------------------------------
+
+def quote_problem(*, quote: Price, now: datetime, max_age: timedelta) -> str | None:
+    """Why this quote must not be used, or None."""
+    values = (quote.bid, quote.ask, quote.mid)
+    if not all(v.is_finite() for v in values):
+        return f"not a number (bid {quote.bid}, ask {quote.ask})"
+    if quote.bid <= 0 or quote.ask <= 0:
+        return f"non-positive price (bid {quote.bid}, ask {quote.ask})"
+    if quote.ask >= MAX_PRICE:
+        return f"price out of range ({quote.ask})"
+    if quote.bid > quote.ask:
+        return f"crossed (bid {quote.bid} > ask {quote.ask})"
+    if quote.timestamp < now - max_age:
+        age = (now - quote.timestamp).total_seconds()
+        return f"stale (quote {age:.0f} s old, limit {max_age.total_seconds():.0f} s)"
+    if quote.timestamp > now + FUTURE_TOLERANCE:
+        return f"timestamp {(quote.timestamp - now).total_seconds():.0f} s in the future"
+    return None
+
+
+def _percent(a: Decimal, b: Decimal) -> Decimal:
+    return abs(a - b) / b * 100
+
+
+def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
+                  now: datetime, rules: Rules) -> tuple[Price | None, list[str]]:
+    """The price to trust from this cycle's quotes of one symbol, and what was set aside.
+
+    Median of the valid quotes, after setting aside: a jump beyond the bound from the last
+    accepted price that no second source confirms, then (3+ sources) a quote far from the
+    median of a majority that agrees. Sources that disagree beyond the bound with nothing to
+    arbitrate give no price: better no price than a wrong one.
+    """
+    problems: list[str] = []
+    bound = rules.max_jump_percent
+    valid = []
+    for quote in quotes:
+        problem = quote_problem(quote=quote, now=now, max_age=rules.quote_max_age)
+        if problem:
+            problems.append(f"{quote.source}: {problem}")
+        else:
+            valid.append(quote)
+
+    if reference is not None and any((SIMULATED in q.source) != (SIMULATED in reference.source) for q in valid):
+        # Switching between the demo feed and real providers is not a market move.
+        reference = None
+    if valid and reference is not None and now - reference.timestamp <= rules.jump_reference_age:
+        ref = reference.mid
+        near = [q for q in valid if _percent(q.mid, ref) <= bound]
+        far = [q for q in valid if _percent(q.mid, ref) > bound]
+        confirmed = [q for q in far if any(
+            other.source != q.source and (other.mid > ref) == (q.mid > ref)
+            and _percent(other.mid, q.mid) <= bound for other in far)]
+        for q in far:
+            if q not in confirmed:
+                problems.append(f"{q.source}: jump of {_percent(q.mid, ref):.2f}% from the last accepted "
+                                f"{ref} not confirmed by a second source")
+        if near and confirmed:
+            if len(near) == len(confirmed):
+                problems.append("sources disagree about a jump: no price")
+                return None, problems
+            valid = near if len(near) > len(confirmed) else confirmed
+        else:
+            valid = near or confirmed
+
+    if len(valid) >= 3:
+        center = statistics.median(q.mid for q in valid)
+        outliers = [q for q in valid if _percent(q.mid, center) > bound]
+        if 2 * (len(valid) - len(outliers)) <= len(valid):
+            # No majority agrees: the median would sit between camps.
+            problems.append("sources disagree: no price")
+            return None, problems
+        for q in outliers:
+            problems.append(f"{q.source}: outlier ({q.mid} vs median {center})")
+        valid = [q for q in valid if q not in outliers]
+
+    if len(valid) == 2 and _percent(valid[0].mid, valid[1].mid) > bound:
+        problems.append(f"{valid[0].source} ({valid[0].mid}) and {valid[1].source} ({valid[1].mid}) "
+                        "disagree: no price")
+        return None, problems
+    if not valid:
+        return None, problems
+
+    sources = sorted({q.source for q in valid})
+    price = Price(
+        symbol=symbol,
+        bid=statistics.median(q.bid for q in valid).quantize(QUANTUM),
+        ask=statistics.median(q.ask for q in valid).quantize(QUANTUM),
+        mid=statistics.median(q.mid for q in valid).quantize(QUANTUM),
+        # The oldest quote in the median: the price is no fresher than its oldest part.
+        timestamp=min(q.timestamp for q in valid),
+        source=sources[0] if len(sources) == 1 else f"median({','.join(sources)})",
+    )
+    return price, problems
+
+
+# --- stored ticks ----------------------------------------------------------------------------
+# A simulated price must never decide, or be the base of, a real prediction: only in demo mode.
+
+def tick_is_trustworthy(tick, *, demo_mode: bool | None = None) -> bool:
+    """Whether a stored tick (or Price) may be a prediction's price: simulated ones only in demo mode."""
+    demo = settings.DEMO_MODE if demo_mode is None else demo_mode
+    return demo or tick.source != SIMULATED
+
+
+def trustworthy_ticks(*, demo_mode: bool | None = None) -> Q:
+    """The PriceTick filter of the ticks `tick_is_trustworthy` accepts."""
+    demo = settings.DEMO_MODE if demo_mode is None else demo_mode
+    return Q() if demo else ~Q(source=SIMULATED)

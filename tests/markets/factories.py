@@ -1,0 +1,38 @@
+"""Prices for the markets tests, and the trust rules they are judged by."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from markets.price import Price
+from markets.trust import Rules, price_combine
+from tests.markets.conftest import NOW
+
+RULES = Rules(quote_max_age=timedelta(seconds=30), max_jump_percent=Decimal("5"),
+              jump_reference_age=timedelta(seconds=120))
+
+
+def price(symbol="XAUUSD", mid="4161.0", *, age=1, source="swissquote", now=NOW) -> Price:
+    """An accepted price, `age` seconds old at `now`, one either side of `mid`."""
+    mid = Decimal(mid)
+    return Price(symbol=symbol, bid=mid - 1, ask=mid + 1, mid=mid, timestamp=now - timedelta(seconds=age),
+                 source=source)
+
+
+def quote(mid, source="a", *, bid=None, ask=None, age=0) -> Price:
+    """A provider's gold quote at `mid` (or between `bid` and `ask`), `age` seconds old at NOW."""
+    mid = Decimal(str(mid))
+    bid = Decimal(str(bid)) if bid is not None else mid
+    ask = Decimal(str(ask)) if ask is not None else mid
+    return Price.from_bid_ask(symbol="XAUUSD", bid=bid, ask=ask, timestamp=NOW - timedelta(seconds=age),
+                              source=source)
+
+
+def reference(mid, *, age=5) -> Price:
+    """The last accepted gold price, `age` seconds old at NOW."""
+    mid = Decimal(str(mid))
+    return Price(symbol="XAUUSD", bid=mid, ask=mid, mid=mid, timestamp=NOW - timedelta(seconds=age), source="a")
+
+
+def combine(quotes, reference=None):
+    """price_combine on gold at NOW under RULES."""
+    return price_combine(symbol="XAUUSD", quotes=quotes, reference=reference, now=NOW, rules=RULES)

@@ -1,0 +1,143 @@
+"""The trust rules for a cycle's quotes (price_combine) and for stored ticks: pure, no database."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from markets.models import PriceTick
+from markets.trust import tick_is_trustworthy
+from tests.markets.conftest import NOW
+from tests.markets.factories import combine, quote, reference
+
+# --- the rules --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("quote", "reason"), [
+    (quote(0), "non-positive"),
+    (quote(-4160), "non-positive"),
+    (quote(4160, bid=0, ask=4160), "non-positive"),
+    (quote(Decimal("NaN")), "not a number"),
+    (quote(Decimal("Infinity")), "not a number"),
+    (quote(4160, bid=4161, ask=4160), "crossed"),
+    (quote(4160, age=31), "stale"),
+    (quote(4160, age=-60), "in the future"),
+    (quote(Decimal("1e15")), "out of range"),
+])
+def test_it_refuses_a_bad_quote_and_says_why(quote, reason):
+    price, problems = combine([quote])
+
+    assert price is None
+    assert reason in problems[0]
+
+
+def test_it_accepts_a_quote_just_inside_the_age_limit():
+    price, problems = combine([quote(4160, age=30)])
+
+    assert price is not None and problems == []
+
+
+def test_it_takes_the_median_of_the_sources_with_the_oldest_time_and_all_names():
+    price, problems = combine([quote(4160, "b", age=3), quote(4162, "c", age=1), quote(4161, "a", age=2)])
+
+    assert price.mid == Decimal("4161")
+    assert price.timestamp == NOW - timedelta(seconds=3)
+    assert price.source == "median(a,b,c)"
+    assert problems == []
+
+
+def test_it_keeps_one_sources_name_when_it_is_the_only_source():
+    price, _ = combine([quote(4160, "swissquote", bid=4159, ask=4161)])
+
+    assert (price.bid, price.ask, price.mid) == (Decimal(4159), Decimal(4161), Decimal(4160))
+    assert price.source == "swissquote"
+
+
+def test_it_sets_aside_a_lone_outlier_among_three_sources():
+    price, problems = combine([quote(4160, "a"), quote(4161, "b"), quote(4700, "c")])
+
+    assert price.mid == Decimal("4160.5")
+    assert price.source == "median(a,b)"
+    assert problems and problems[0].startswith("c: outlier")
+
+
+def test_it_gives_no_price_when_no_majority_of_sources_agrees():
+    price, problems = combine([quote(4160, "a"), quote(4161, "b"), quote(4600, "c"), quote(4601, "d")])
+
+    assert price is None
+    assert problems == ["sources disagree: no price"]
+
+
+def test_it_gives_no_price_when_two_sources_disagree_with_nothing_to_arbitrate():
+    price, problems = combine([quote(4160, "a"), quote(4392, "b")])
+
+    assert price is None
+    assert "disagree" in problems[-1]
+
+
+def test_it_refuses_a_jump_no_second_source_confirms():
+    price, problems = combine([quote(4600, "a")], reference=reference(4160))
+
+    assert price is None
+    assert "jump of 10.58%" in problems[0] and "not confirmed" in problems[0]
+
+
+def test_it_keeps_the_source_near_the_last_price_when_the_other_jumps():
+    price, problems = combine([quote(4160, "a"), quote(4600, "b")], reference=reference(4161))
+
+    assert price.source == "a"
+    assert problems[0].startswith("b: jump")
+
+
+def test_it_accepts_a_jump_two_sources_confirm():
+    price, problems = combine([quote(4600, "a"), quote(4602, "b")], reference=reference(4160))
+
+    assert price.mid == Decimal("4601")
+    assert problems == []
+
+
+def test_it_does_not_count_a_jump_in_the_other_direction_as_confirmation():
+    price, _ = combine([quote(4600, "a"), quote(3700, "b")], reference=reference(4160))
+
+    assert price is None
+
+
+def test_it_gives_no_price_when_as_many_sources_confirm_a_jump_as_deny_it():
+    price, problems = combine([quote(4160, "a"), quote(4161, "b"), quote(4600, "c"), quote(4601, "d")],
+                              reference=reference(4160))
+
+    assert price is None
+    assert "disagree" in problems[-1]
+
+
+def test_it_ignores_a_reference_older_than_the_jump_window():
+    # After an outage or a weekend the last price says nothing about a jump.
+    price, problems = combine([quote(4600, "a")], reference=reference(4160, age=121))
+
+    assert price.mid == Decimal("4600") and problems == []
+
+
+def test_it_does_not_take_a_switch_between_simulated_and_real_prices_for_a_jump():
+    price, problems = combine([quote(4600, "simulated")], reference=reference(4160))
+
+    assert price.source == "simulated" and problems == []
+
+
+def test_it_accepts_a_move_within_the_bound():
+    price, _ = combine([quote(4300, "a")], reference=reference(4160))
+
+    assert price.mid == Decimal("4300")
+
+
+# --- stored ticks -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("source", "demo", "trusted"), [
+    ("swissquote", False, True),
+    ("median(coinbase,kraken)", False, True),
+    ("simulated", False, False),
+    ("simulated", True, True),
+])
+def test_it_trusts_simulated_ticks_only_in_demo_mode(settings, source, demo, trusted):
+    settings.DEMO_MODE = demo
+    tick = PriceTick(symbol="XAUUSD", bid=1, ask=1, mid=1, source=source, timestamp=NOW, fetched_at=NOW)
+
+    assert tick_is_trustworthy(tick) is trusted
