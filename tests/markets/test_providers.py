@@ -12,6 +12,7 @@ from werkzeug import Response
 
 from markets.providers import ProviderError
 from markets.providers.swissquote import SwissquoteClient
+from markets.trust import quote_problem
 from tests.markets.conftest import (
     BINANCE_451,
     BYBIT_403,
@@ -258,14 +259,16 @@ def test_it_refuses_bodies_with_wrong_keys_as_permanent(request, httpserver, cli
 
 @pytest.mark.parametrize("amount", ["0", "-5", "NaN"])
 def test_it_passes_bad_numbers_on_for_the_trust_rules_to_refuse(httpserver, coinbase, amount):
-    # The client reports what the provider said; refusing it is markets.services' job, so
-    # that one set of rules applies to every provider.
+    # The client reports what the provider said; refusing it is markets.trust's job, so that
+    # one set of rules applies to every provider.
     httpserver.expect_request("/v2/prices/BTC-USD/spot").respond_with_data(
         recorded(COINBASE).replace(b"83894.035", amount.encode()), content_type="application/json")
 
     quote = coinbase.fetch("BTCUSD", now=NOW)
 
-    assert str(quote.mid) == str(Decimal(amount) / 1) or quote.mid.is_nan()
+    assert str(quote.mid) == str(Decimal(amount)) or (amount == "NaN" and quote.mid.is_nan())
+    problem = quote_problem(quote=quote, now=NOW, max_age=timedelta(seconds=30))
+    assert problem is not None and ("not a number" if amount == "NaN" else "non-positive") in problem
 
 
 def test_it_stamps_gold_api_quotes_with_the_providers_time_not_ours(httpserver, goldapi):
