@@ -6,6 +6,7 @@ with a message an operator can act on instead of failing later somewhere deep.
 
 import math
 import os
+from typing import overload
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -14,6 +15,10 @@ TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off", ""}
 
 
+@overload
+def _raw(name: str, default: str) -> str: ...
+@overload
+def _raw(name: str, default: None) -> str | None: ...
 def _raw(name: str, default: str | None) -> str | None:
     value = os.environ.get(name)
     return default if value is None else value.strip()
@@ -23,6 +28,10 @@ def _fail(name: str, value: str, expected: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{name}={value!r} is not valid: expected {expected}.")
 
 
+@overload
+def env_str(name: str, default: str, *, required: bool = False) -> str: ...
+@overload
+def env_str(name: str, default: None = None, *, required: bool = False) -> str | None: ...
 def env_str(name: str, default: str | None = None, *, required: bool = False) -> str | None:
     value = _raw(name, default)
     if required and not value:

@@ -65,7 +65,7 @@ def readyz(request):
 class _Collectors:
     """Adapts the project's collector functions to prometheus_client's registry."""
 
-    functions = []
+    functions: list = []
 
     def collect(self):
         for function in self.functions:

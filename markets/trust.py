@@ -11,11 +11,15 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Q
 
 from markets.price import Price
+
+if TYPE_CHECKING:
+    from markets.models import PriceTick
 
 # A provider clock a few seconds ahead of ours is normal; further ahead is a wrong clock, and
 # a tick "from the future" would be found by "the last tick at or before T" too early.
@@ -139,7 +143,7 @@ def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
 # --- stored ticks ----------------------------------------------------------------------------
 # A simulated price must never decide, or be the base of, a real prediction: only in demo mode.
 
-def tick_is_trustworthy(tick, *, demo_mode: bool | None = None) -> bool:
+def tick_is_trustworthy(tick: "PriceTick | Price", *, demo_mode: bool | None = None) -> bool:
     """Whether a stored tick (or Price) may be a prediction's price: simulated ones only in demo mode."""
     demo = settings.DEMO_MODE if demo_mode is None else demo_mode
     return demo or tick.source != SIMULATED

@@ -12,7 +12,9 @@ Numbers are JSON numbers and times ISO-8601 UTC with milliseconds, as in the RES
 uses `json_number` and `notification_message` from here).
 """
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from goldsocial.timefmt import iso_ms
 from predictions.models import Notification, Prediction
@@ -53,7 +55,7 @@ def notification_message(*, prediction_id: int, kind: str, is_correct: bool | No
     return f"Your vote on #{prediction_id} was {result}"
 
 
-def notification(row: dict) -> wire.Event:
+def notification(row: Mapping[str, Any]) -> wire.Event:
     """The message for one notification row (id, kind, prediction_id, is_correct, created_at)."""
     return wire.notification(id=row["id"], kind=row["kind"], prediction_id=row["prediction_id"],
                              is_correct=row["is_correct"], created_at=iso_ms(row["created_at"]),

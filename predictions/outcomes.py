@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
+from typing import Any
 
 from markets.models import PriceTick
 from predictions import conditions
@@ -15,8 +16,9 @@ from predictions.models import Prediction, PredictionOption, VerificationAudit
 
 Status = Prediction.Status
 PERCENT_PLACES = Decimal("0.0000000001")  # the stored precision of price_change_percent
-_AUDIT_KINDS = {Status.VERIFIED: VerificationAudit.Kind.AUTOMATIC, Status.VOID: VerificationAudit.Kind.VOID,
-                Status.AWAITING_MANUAL: VerificationAudit.Kind.AWAITING_MANUAL}
+_AUDIT_KINDS: dict[str, str] = {
+    Status.VERIFIED: VerificationAudit.Kind.AUTOMATIC, Status.VOID: VerificationAudit.Kind.VOID,
+    Status.AWAITING_MANUAL: VerificationAudit.Kind.AWAITING_MANUAL}
 
 
 def price_change_percent(*, base: Decimal, final: Decimal) -> Decimal:
@@ -66,7 +68,7 @@ def outcome_decide(*, prediction: Prediction, options: list[PredictionOption], t
     automatic one is retried until `grace` after its verify_time, then waits for an admin;
     otherwise the option whose condition matches the change wins, and none matching is void.
     """
-    price = {}
+    price: dict[str, Any] = {}
     if tick is not None:
         price = {"final_price": tick.mid, "final_price_at": tick.timestamp, "final_price_source": tick.source,
                  "price_change_percent": price_change_percent(base=prediction.base_price, final=tick.mid)}

@@ -1,5 +1,7 @@
 """Quote provider clients: one module per provider, all returning `Price` (markets.price), raising `ProviderError`."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.cache import cache
 
@@ -23,7 +25,7 @@ def http_config_from_settings() -> HttpConfig:
 def providers_from_settings() -> list[Provider]:
     """The clients named in MARKET_DATA_PROVIDERS, in that order."""
     http = http_config_from_settings()
-    factories = {
+    factories: dict[str, Callable[[], Provider]] = {
         "swissquote": lambda: SwissquoteClient(base_url=settings.SWISSQUOTE_BASE_URL, http=http),
         "goldapi": lambda: GoldApiClient(base_url=settings.GOLDAPI_BASE_URL, http=http),
         "coinbase": lambda: CoinbaseClient(base_url=settings.COINBASE_BASE_URL, http=http),

@@ -66,6 +66,7 @@ def prediction_create(*, creator, symbol: str, question: str, verify_time: datet
                 "try again shortly")
     if errors:
         raise PredictionRefused(dict(errors))
+    assert tick is not None  # no error: the symbol had a fresh tick
 
     with transaction.atomic():
         prediction = Prediction.objects.create(

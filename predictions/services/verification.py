@@ -152,7 +152,9 @@ def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary) -> 
     changed = outcomes_write(rows=rows)
     won = {pk: decided[pk] for pk in decided if pk in changed}
     VerificationAudit.objects.bulk_create(_audit(p, outcome, now=now) for p, outcome in won.values())
-    verified = {pk: p.correct_option_id for pk, (p, _) in won.items() if p.status == Status.VERIFIED}
+    # A verified prediction always has its correct option.
+    verified = {pk: p.correct_option_id for pk, (p, _) in won.items()
+                if p.status == Status.VERIFIED and p.correct_option_id is not None}
     void = [pk for pk, (p, _) in won.items() if p.status == Status.VOID]
     summary.votes_marked += votes_mark(correct_options=verified, notify=Notification.Kind.VOTE_RESULT, now=now)
     stats_add_predictions(prediction_ids=list(verified), now=now)

@@ -46,7 +46,7 @@ def vote_cast(*, user, prediction: Prediction, option_key: str, now: datetime) -
     return vote
 
 
-def votes_mark(*, correct_options: dict[int, int], notify: str | None = None, now: datetime | None = None) -> int:
+def votes_mark(*, correct_options: dict[int, int], notify: str | None = None, now: datetime) -> int:
     """Mark every vote on these predictions (prediction id -> correct option id): one UPDATE.
 
     With `notify` (a Notification kind), also one notification per marked vote: on PostgreSQL
