@@ -15,6 +15,7 @@ from jobs.models import Job
 from jobs.services import job_update
 from markets.models import PriceTick
 from predictions.models import Prediction, Vote
+from tests.predictions.factories import SEED_OPTIONS
 from tests.processes import child_database_url, start_qcluster, wait_for
 from tests.quote_server import provider_env, serve_live_quotes
 from tests.realtime.server import uvicorn_server
@@ -66,15 +67,6 @@ def test_prices_reach_websocket_clients_every_cycle(live_system):
         assert all(item["source"] != "simulated" and item["price"] > 0 for item in update["prices"])
     assert elapsed < 60, cluster.output()  # three cycles of 5 s, not of stock django-q2's 30 s
     assert PriceTick.objects.values("symbol").distinct().count() == 6
-
-
-SEED_OPTIONS = [
-    {"key": "A", "text": "Up 1% or more", "condition": "price_change_percent >= 1.0"},
-    {"key": "B", "text": "Up less than 1%", "condition": "price_change_percent > 0 AND price_change_percent < 1.0"},
-    {"key": "C", "text": "Flat or down to -0.5%",
-     "condition": "price_change_percent >= -0.5 AND price_change_percent <= 0"},
-    {"key": "D", "text": "Down more than 0.5%", "condition": "price_change_percent < -0.5"},
-]
 
 
 def test_a_prediction_created_and_voted_over_rest_resolves_and_notifies(live_system, django_user_model):

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from goldsocial.broadcast import broadcast_on_commit
-from tests.realtime.conftest import connect
+from tests.realtime.sockets import connect
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 

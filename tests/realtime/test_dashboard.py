@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 
 from goldsocial.broadcast import broadcast_now
-from tests.conftest import require_service
 from tests.realtime.server import ROOT, uvicorn_server
+from tests.require import require_service
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
