@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.conftest import require_service
+from tests.require import require_service
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

@@ -4,17 +4,9 @@ import os
 import pytest
 import redis
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests.require import require_service
+
 NOOP_INTERVAL = 2
-
-
-def require_service(ok: bool, what: str, how: str) -> None:
-    """Fail in CI, skip locally with what to start, when a service a test needs is missing."""
-    if ok:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is not available in CI: {how}")
-    pytest.skip(f"{what} is not available: {how}")
 
 
 @pytest.fixture

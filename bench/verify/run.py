@@ -48,10 +48,10 @@ from predictions.models import Prediction, UserStats, Vote  # noqa: E402
 from predictions.outcomes import price_change_percent  # noqa: E402
 from predictions.services import verification  # noqa: E402
 from realtime import broadcast  # noqa: E402
+from tests.predictions.factories import SEED_OPTIONS  # noqa: E402
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-CONDITIONS = ["price_change_percent >= 1.0", "price_change_percent > 0 AND price_change_percent < 1.0",
-              "price_change_percent >= -0.5 AND price_change_percent <= 0", "price_change_percent < -0.5"]
+CONDITIONS = [option["condition"] for option in SEED_OPTIONS]
 
 
 def sql(statement, params=None):

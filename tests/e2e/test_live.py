@@ -15,6 +15,7 @@ from jobs.models import Job
 from jobs.services import job_update
 from markets.models import PriceTick
 from predictions.models import Prediction, Vote
+from tests.predictions.factories import SEED_OPTIONS
 from tests.processes import child_database_url, start_qcluster, wait_for
 from tests.quote_server import provider_env, serve_live_quotes
 from tests.realtime.server import uvicorn_server
@@ -72,15 +73,6 @@ def test_prices_reach_websocket_clients_every_cycle(live_system):
     gaps = [round(b - a, 2) for a, b in zip(arrivals, arrivals[1:], strict=False)]
     assert all(2.5 < gap < 9 for gap in gaps), (gaps, cluster.output())
     assert PriceTick.objects.values("symbol").distinct().count() == 6
-
-
-SEED_OPTIONS = [
-    {"key": "A", "text": "Up 1% or more", "condition": "price_change_percent >= 1.0"},
-    {"key": "B", "text": "Up less than 1%", "condition": "price_change_percent > 0 AND price_change_percent < 1.0"},
-    {"key": "C", "text": "Flat or down to -0.5%",
-     "condition": "price_change_percent >= -0.5 AND price_change_percent <= 0"},
-    {"key": "D", "text": "Down more than 0.5%", "condition": "price_change_percent < -0.5"},
-]
 
 
 def test_a_prediction_created_and_voted_over_rest_resolves_and_notifies(live_system, django_user_model):

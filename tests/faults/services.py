@@ -19,18 +19,9 @@ from pathlib import Path
 
 import redis
 
-from tests.conftest import require_service
-from tests.markets.conftest import (
-    COINBASE,
-    KRAKEN,
-    SWISSQUOTE_XAG,
-    SWISSQUOTE_XAU,
-    goldapi_at,
-    recorded,
-    swissquote_at,
-    swissquote_shaped,
-)
+from tests.markets.recorded import quote_body
 from tests.processes import free_port, wait_for
+from tests.require import require_service
 
 
 def _postgres_bin() -> Path:
@@ -139,37 +130,6 @@ class PrivatePostgres:
 
 # --- quotes ---------------------------------------------------------------------------------
 
-SWISSQUOTE_PAIRS = {
-    ("XAU", "USD"): None, ("XAG", "USD"): None,
-    ("EUR", "USD"): ("1.15610", "1.15622"), ("GBP", "USD"): ("1.32010", "1.32030"),
-    ("USD", "JPY"): ("155.102", "155.118"),
-}
-
-
-def quote_body(path: str) -> bytes | None:
-    """The recorded body of a provider's answer to `path`, stamped with the current time."""
-    now = datetime.now(UTC)
-    ts_ms = int(now.timestamp() * 1000)
-    parts = path.split("?")[0].strip("/").split("/")
-    if path.startswith("/public-quotes/bboquotes/instrument/") and tuple(parts[-2:]) in SWISSQUOTE_PAIRS:
-        pair = tuple(parts[-2:])
-        if pair == ("XAU", "USD"):
-            return swissquote_at(SWISSQUOTE_XAU, ts_ms=ts_ms)
-        if pair == ("XAG", "USD"):
-            return swissquote_at(SWISSQUOTE_XAG, ts_ms=ts_ms)
-        bid, ask = SWISSQUOTE_PAIRS[pair]
-        return swissquote_shaped(bid=bid, ask=ask, ts_ms=ts_ms)
-    if path == "/price/XAU":
-        return goldapi_at(updated=now, price="4161.0")
-    if path == "/price/XAG":
-        return goldapi_at(updated=now, price="31.04", symbol="XAG")
-    if path.startswith("/v2/prices/BTC-USD/spot"):
-        return recorded(COINBASE)
-    if path.startswith("/0/public/Ticker"):
-        return recorded(KRAKEN)
-    return None
-
-
 class QuoteServer:
     """Every provider on one loopback server, answering with fresh recorded bodies.
 
@@ -191,7 +151,7 @@ class QuoteServer:
                 if route in server.hang:
                     server._release.wait(60)
                     return
-                body = quote_body(self.path)
+                body = quote_body(self.path, now=datetime.now(UTC))
                 if body is None:
                     self.send_error(404)
                     return

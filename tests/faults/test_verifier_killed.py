@@ -22,6 +22,7 @@ from jobs.services import job_update, schedules_sync
 from markets.models import PriceTick
 from predictions.models import Notification, Prediction, UserStats, VerificationAudit, Vote
 from predictions.services.creation import prediction_create
+from tests.predictions.factories import SEED_OPTIONS
 from tests.processes import start_qcluster, wait_for
 
 pytestmark = [pytest.mark.processes, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -29,13 +30,6 @@ pytestmark = [pytest.mark.processes, pytest.mark.postgres, pytest.mark.django_db
 PREDICTIONS = 400
 USERS = 30
 BATCH = 5
-OPTIONS = [
-    {"key": "A", "text": "up 1% or more", "condition": "price_change_percent >= 1.0"},
-    {"key": "B", "text": "up less than 1%", "condition": "price_change_percent > 0 AND price_change_percent < 1.0"},
-    {"key": "C", "text": "flat or down to -0.5%",
-     "condition": "price_change_percent >= -0.5 AND price_change_percent <= 0"},
-    {"key": "D", "text": "down more than 0.5%", "condition": "price_change_percent < -0.5"},
-]
 MOVES = ["1.5", "0.4", "-0.2", "-2.0", "0"]  # percent, so every option wins somewhere
 
 
@@ -55,7 +49,7 @@ def due_predictions(settings):
     for i in range(PREDICTIONS):
         prediction, _ = prediction_create(
             creator=users[0], symbol="XAUUSD", question=f"Gold #{i}?", verification="auto",
-            verify_time=created + timedelta(hours=1, seconds=i), options=OPTIONS, now=created)
+            verify_time=created + timedelta(hours=1, seconds=i), options=SEED_OPTIONS, now=created)
         predictions.append(prediction)
     # The price at each verify time: a different move for consecutive predictions.
     PriceTick.objects.bulk_create([

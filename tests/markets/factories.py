@@ -1,12 +1,18 @@
-"""Prices for the markets tests, and the trust rules they are judged by."""
+"""The markets tests' clock, prices, HTTP settings and the trust rules they are judged by."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from markets.price import Price
+from markets.providers import HttpConfig
 from markets.trust import Rules, price_combine
-from tests.markets.conftest import NOW
 
+# A Wednesday: metals and FX open.
+NOW = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+NOW_MS = int(NOW.timestamp() * 1000)
+# Timeouts with room for a busy machine: no test waits for one to run out except on purpose;
+# one retry, as in production.
+HTTP = HttpConfig(connect_timeout=1.0, read_timeout=2.0, retries=1, pool_size=8)
 RULES = Rules(quote_max_age=timedelta(seconds=30), max_jump_percent=Decimal("5"),
               jump_reference_age=timedelta(seconds=120))
 

@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from markets.price import Price
 from markets.trust import quote_problem
-from tests.markets.conftest import NOW
-from tests.markets.factories import RULES, combine, reference
+from tests.markets.factories import NOW, RULES, combine, reference
 
 prices = st.one_of(
     st.decimals(min_value=-10, max_value=10_000, places=3),

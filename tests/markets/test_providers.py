@@ -13,14 +13,13 @@ from werkzeug import Response
 from markets.providers import ProviderError
 from markets.providers.swissquote import SwissquoteClient
 from markets.trust import quote_problem
-from tests.markets.conftest import (
+from tests.markets.factories import HTTP, NOW
+from tests.markets.recorded import (
     BINANCE_451,
     BYBIT_403,
     COINBASE,
     GOLDAPI_XAU,
-    HTTP,
     KRAKEN,
-    NOW,
     SQ_PATH,
     STOOQ_CHALLENGE,
     SWISSQUOTE_XAG,

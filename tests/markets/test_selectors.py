@@ -6,8 +6,7 @@ from markets.cache import prices_write
 from markets.models import PriceTick
 from markets.selectors import prices_latest, tick_at_or_before
 from markets.trust import trustworthy_ticks
-from tests.markets.conftest import NOW
-from tests.markets.factories import price
+from tests.markets.factories import NOW, price
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,8 @@ from markets.cache import prices_read
 from markets.models import PriceTick
 from markets.services import PricesUnavailable, price_ticks_prune
 from markets.tasks import fetch_prices
-from tests.markets.conftest import NOW, NOW_MS, SQ_PATH, SWISSQUOTE_XAG, serve_all, swissquote_at
+from tests.markets.factories import NOW, NOW_MS
+from tests.markets.recorded import SQ_PATH, SWISSQUOTE_XAG, serve_all, swissquote_at
 
 # --- the cycle ----------------------------------------------------------------------------------
 

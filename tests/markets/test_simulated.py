@@ -7,7 +7,7 @@ from markets.models import PriceTick
 from markets.providers.simulated import LEVELS, SimulatedClient
 from markets.tasks import fetch_prices
 from markets.trust import tick_is_trustworthy
-from tests.markets.conftest import NOW
+from tests.markets.factories import NOW
 
 
 def test_it_walks_from_realistic_levels_with_a_spread():

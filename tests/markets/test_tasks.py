@@ -2,7 +2,8 @@
 
 from jobs.models import Job, JobRun
 from jobs.services import job_run
-from tests.markets.conftest import NOW, serve_all
+from tests.markets.factories import NOW
+from tests.markets.recorded import serve_all
 
 
 def test_it_records_a_price_run_with_its_summary(httpserver, market_settings, db):

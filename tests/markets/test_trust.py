@@ -7,8 +7,7 @@ import pytest
 
 from markets.models import PriceTick
 from markets.trust import tick_is_trustworthy
-from tests.markets.conftest import NOW
-from tests.markets.factories import combine, quote, reference
+from tests.markets.factories import NOW, combine, quote, reference
 
 # --- the rules --------------------------------------------------------------------------------
 

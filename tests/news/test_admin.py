@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from news.cache import news_cache_version
 from news.models import Article, NewsSource
-from tests.news.conftest import NOW
+from tests.news.feeds import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from werkzeug import Response
 
 from news.client import FeedClient, FeedFetchError, parse_retry_after
-from tests.news.conftest import NOW, RSS, fixture_bytes, serve
+from tests.news.feeds import NOW, RSS, fixture_bytes, serve
 
 FEED = fixture_bytes("fxstreet_rss-news_traced-from-live-2026-07-01_1-item.xml")
 

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from news.client import FeedClient
 from news.models import Article, NewsSource
 from news.services import news_fetch
-from tests.news.conftest import NOW, fixture_bytes, serve
+from tests.news.feeds import NOW, fixture_bytes, serve
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

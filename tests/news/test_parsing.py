@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from news.parsing import parse_feed
-from tests.news.conftest import NOW, RSS, fixture_bytes
+from tests.news.feeds import NOW, RSS, fixture_bytes
 
 URL = "https://feeds.example/rss"
 

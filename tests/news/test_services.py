@@ -6,7 +6,7 @@ from werkzeug import Response
 from news.cache import news_cache_version
 from news.models import Article, NewsSource
 from news.services import backoff_seconds, news_fetch, source_reenable
-from tests.news.conftest import NOW, RSS, fixture_bytes, serve
+from tests.news.feeds import NOW, RSS, fixture_bytes, serve
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from jobs.models import JobRun
 from jobs.services import job_run
 from news.models import Article
 from news.tasks import fetch_news
-from tests.news.conftest import NOW, fixture_bytes, serve
+from tests.news.feeds import NOW, fixture_bytes, serve
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from news.cache import news_cache_bump
 from news.content import plain_text
 from news.models import Article, NewsSource
-from tests.news.conftest import NOW
+from tests.news.feeds import NOW
 
 pytestmark = pytest.mark.django_db
 

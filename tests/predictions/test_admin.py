@@ -7,7 +7,7 @@ from django.urls import reverse
 from predictions.models import Notification, Prediction, UserStats, VerificationAudit, Vote
 from predictions.services.statistics import stats_recompute_voters
 from predictions.services.verification import VerificationRefused, prediction_verify_manual
-from tests.predictions.conftest import NOW, add_tick, make_prediction, make_user, verify, vote
+from tests.predictions.factories import NOW, UP_DOWN_OPTIONS, add_tick, make_prediction, make_user, verify, vote
 
 pytestmark = pytest.mark.django_db
 HOUR = timedelta(hours=1)
@@ -106,9 +106,7 @@ def test_it_refuses_to_verify_twice_with_the_same_option(alice, verifier_admin):
 
 
 def test_it_resolves_a_void_prediction_by_hand(alice, bob, verifier_admin):
-    options = [{"key": "UP", "text": "up", "condition": "price_change_percent > 0"},
-               {"key": "DOWN", "text": "down", "condition": "price_change_percent < 0"}]
-    prediction = make_prediction(alice, options=options)
+    prediction = make_prediction(alice, options=UP_DOWN_OPTIONS)
     vote(bob, prediction, "UP")
     add_tick(mid="2000", at=NOW + HOUR)
     verify(AFTER)

@@ -9,7 +9,7 @@ from django.utils.formats import localize
 
 from predictions.models import Prediction, VerificationAudit
 from tests.browser import chromium, screenshot
-from tests.predictions.conftest import NOW, add_tick, make_prediction, make_user, verify, vote
+from tests.predictions.factories import NOW, add_tick, make_prediction, make_user, verify, vote
 from tests.processes import child_database_url
 from tests.realtime.server import uvicorn_server
 

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from predictions.models import Notification, Prediction, PushSubscription, UserStats, Vote
 from predictions.services.votes import VoteRefused, vote_cast
-from tests.predictions.conftest import SEED_OPTIONS, add_tick, make_user
+from tests.predictions.factories import SEED_OPTIONS, UP_DOWN_OPTIONS, add_tick, make_user
 
 pytestmark = pytest.mark.django_db
 URL = "/api/predictions/"
@@ -36,9 +36,7 @@ def test_it_creates_a_prediction_on_the_fresh_price(api, fresh_price):
 
 
 def test_it_accepts_a_gap_with_a_warning(api, fresh_price):
-    options = [{"key": "UP", "text": "up", "condition": "price_change_percent > 0"},
-               {"key": "DOWN", "text": "down", "condition": "price_change_percent < 0"}]
-    response = api.post(URL, body(options=options), format="json")
+    response = api.post(URL, body(options=UP_DOWN_OPTIONS), format="json")
     assert response.status_code == 201
     assert response.json()["warnings"] == [
         "no option matches price_change_percent in {0}: such a result would be void"]

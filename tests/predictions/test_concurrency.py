@@ -12,7 +12,7 @@ from predictions.services.verification import (
     predictions_verify_due,
 )
 from predictions.services.votes import VoteRefused, vote_cast
-from tests.predictions.conftest import NOW, add_tick, make_prediction, make_user, verify, vote
+from tests.predictions.factories import NOW, add_tick, make_prediction, make_user, verify, vote
 
 HOUR = timedelta(hours=1)
 AFTER = NOW + HOUR + timedelta(minutes=1)

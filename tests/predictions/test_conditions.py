@@ -15,7 +15,7 @@ from predictions.conditions import (
     parse,
     to_intervals,
 )
-from tests.predictions.conftest import SEED_OPTIONS
+from tests.predictions.factories import SEED_OPTIONS
 
 SEED = {o["key"]: o["condition"] for o in SEED_OPTIONS}
 

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.predictions.conftest import NOW, add_tick, make_prediction, verify
+from tests.predictions.factories import NOW, add_tick, make_prediction, verify
 
 pytestmark = pytest.mark.django_db
 

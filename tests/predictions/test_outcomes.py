@@ -8,12 +8,12 @@ import pytest
 from markets.models import PriceTick
 from predictions.models import Prediction, PredictionOption, VerificationAudit
 from predictions.outcomes import outcome_decide, price_change_percent
+from tests.predictions.factories import UP_DOWN_OPTIONS
 
 VERIFY_TIME = datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC)
 NOW = VERIFY_TIME + timedelta(minutes=1)
 GRACE = timedelta(seconds=600)
 STALENESS = timedelta(seconds=30)
-UP_DOWN = [("UP", "price_change_percent > 0"), ("DOWN", "price_change_percent < 0")]
 
 
 def prediction(verification="auto"):
@@ -21,9 +21,9 @@ def prediction(verification="auto"):
                       base_price=Decimal("2000"), verify_attempts=0)
 
 
-def options(conditions=UP_DOWN):
-    return [PredictionOption(pk=70 + i, prediction_id=7, key=key, condition=condition, position=i)
-            for i, (key, condition) in enumerate(conditions)]
+def options():
+    return [PredictionOption(pk=70 + i, prediction_id=7, position=i, **option)
+            for i, option in enumerate(UP_DOWN_OPTIONS)]
 
 
 def tick(mid):
@@ -32,8 +32,8 @@ def tick(mid):
                      timestamp=VERIFY_TIME - timedelta(seconds=2), fetched_at=VERIFY_TIME)
 
 
-def decide(*, p=None, final=None, now=NOW, conditions=UP_DOWN):
-    return outcome_decide(prediction=p or prediction(), options=options(conditions),
+def decide(*, p=None, final=None, now=NOW):
+    return outcome_decide(prediction=p or prediction(), options=options(),
                           tick=tick(final) if final else None, now=now, grace=GRACE, staleness=STALENESS)
 
 

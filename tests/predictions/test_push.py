@@ -15,7 +15,7 @@ from werkzeug import Response
 from predictions.models import Notification, PushSubscription
 from predictions.push import PushError, PushTarget, WebPushClient
 from predictions.services.delivery import notifications_deliver, push_client_from_settings
-from tests.predictions.conftest import NOW, add_tick, make_prediction, verify, vote
+from tests.predictions.factories import NOW, add_tick, make_prediction, verify, vote
 
 HOUR = timedelta(hours=1)
 

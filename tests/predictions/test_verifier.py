@@ -5,7 +5,7 @@ import pytest
 
 from predictions.models import Notification, Prediction, UserStats, VerificationAudit, Vote
 from predictions.tasks import verify_predictions
-from tests.predictions.conftest import NOW, add_tick, make_prediction, make_user, verify, vote
+from tests.predictions.factories import NOW, UP_DOWN_OPTIONS, add_tick, make_prediction, make_user, verify, vote
 
 pytestmark = pytest.mark.django_db
 HOUR = timedelta(hours=1)
@@ -32,9 +32,7 @@ def test_it_picks_the_seed_option_at_each_boundary(alice, bob, final, percent, w
 
 
 def test_it_voids_a_result_no_option_matches_and_counts_no_vote(alice, bob):
-    options = [{"key": "UP", "text": "up", "condition": "price_change_percent > 0"},
-               {"key": "DOWN", "text": "down", "condition": "price_change_percent < 0"}]
-    prediction = make_prediction(alice, options=options)
+    prediction = make_prediction(alice, options=UP_DOWN_OPTIONS)
     vote(bob, prediction, "UP")
     add_tick(mid="2000", at=NOW + HOUR)
 

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from realtime.broadcast import broadcast_on_commit, broadcast_outside_transaction
 from realtime.events import encode
-from tests.realtime.conftest import connect
+from tests.realtime.sockets import connect
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ import redis
 from asgiref.sync import async_to_sync
 
 from realtime.fanout import local_groups, start_eagerly
-from tests.realtime.conftest import connect, group_send
+from tests.realtime.sockets import connect, group_send
 
 pytestmark = pytest.mark.anyio
 

@@ -1,7 +1,7 @@
 import pytest
 
 from realtime import metrics
-from tests.realtime.conftest import connect
+from tests.realtime.sockets import connect
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +25,7 @@ async def test_it_counts_open_sockets_per_kind_across_processes(redis_url, snaps
 
 
 async def test_it_does_not_count_refused_sockets(in_memory_layer, snapshot_calls):
-    from tests.realtime.conftest import expect_refusal
+    from tests.realtime.sockets import expect_refusal
 
     before = dict(metrics._open)
     await expect_refusal("/ws/prices/?symbols=NOPE", 4400, "unknown_symbol")

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.realtime.conftest import connect, expect_refusal, group_send
+from tests.realtime.sockets import connect, expect_refusal, group_send
 
 pytestmark = [pytest.mark.anyio, pytest.mark.django_db(transaction=True)]
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tests.realtime.conftest import connect, expect_refusal, group_send
+from tests.realtime.sockets import connect, expect_refusal, group_send
 
 pytestmark = pytest.mark.anyio
 

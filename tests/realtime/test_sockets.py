@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.realtime.conftest import communicator, connect, expect_refusal
+from tests.realtime.sockets import communicator, connect, expect_refusal
 
 pytestmark = pytest.mark.anyio
 
