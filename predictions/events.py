@@ -48,6 +48,7 @@ class NotificationEvent(TypedDict):
 
 
 def json_number(value: Decimal | None) -> float | None:
+    """A price or percentage as a JSON number."""
     return None if value is None else float(value)
 
 
