@@ -30,6 +30,7 @@ def ticks_between(*, symbol: str, start: datetime, end: datetime, limit: int) ->
 
 
 def price_item(*, price: Price, stale: bool, now: datetime) -> dict:
+    """One price as an /api/prices/ item; stale when told so or older than PRICE_STALENESS_SECONDS."""
     age = max((now - price.timestamp).total_seconds(), 0.0)
     return {
         "symbol": price.symbol,
@@ -44,6 +45,7 @@ def price_item(*, price: Price, stale: bool, now: datetime) -> dict:
 
 
 def price_items(*, entries: dict[str, Cached], symbols: list[str], now: datetime) -> list[dict]:
+    """The items of `symbols`, in that order, from each one's cached pair; a symbol without a price is left out."""
     items = []
     for symbol in symbols:
         latest, last = entries.get(symbol, (None, None))

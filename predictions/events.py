@@ -23,6 +23,7 @@ from realtime.broadcast import broadcast_on_commit
 
 
 def json_number(value: Decimal | None) -> float | None:
+    """A price or percentage as a JSON number."""
     return None if value is None else float(value)
 
 

@@ -13,6 +13,7 @@ LEADERBOARD_ORDERINGS = {
 
 
 def prediction_list(*, status: str | None = None, symbol: str | None = None) -> QuerySet[Prediction]:
+    """Predictions (optionally of one status and symbol) with creator, correct option and options' vote counts."""
     predictions = Prediction.objects.select_related("creator", "correct_option").prefetch_related(
         Prefetch("options", queryset=PredictionOption.objects.annotate(vote_count=Count("votes")).order_by("position"))
     )
@@ -24,6 +25,7 @@ def prediction_list(*, status: str | None = None, symbol: str | None = None) -> 
 
 
 def leaderboard(*, ordering: str = "correct", min_predictions: int = 1) -> QuerySet[UserStats]:
+    """Users' statistics with at least `min_predictions` counted calls, in one of LEADERBOARD_ORDERINGS."""
     return (UserStats.objects.select_related("user").filter(predictions_counted__gte=min_predictions)
             .order_by(*LEADERBOARD_ORDERINGS[ordering]))
 
@@ -34,5 +36,6 @@ def user_stats(*, user) -> UserStats:
 
 
 def notification_inbox(*, user, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's notifications, newest first (only the unread ones if asked)."""
     inbox = Notification.objects.filter(user=user)
     return inbox.filter(read_at__isnull=True) if unread_only else inbox
