@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from goldsocial.outbound import url_refusal
 from goldsocial.timefmt import iso_ms
 from predictions import selectors, services
 from predictions.models import Notification, Prediction, UserStats
@@ -239,8 +240,11 @@ class SubscriptionIn(serializers.Serializer):
     keys = SubscriptionKeys()
 
     def validate_endpoint(self, value):
-        if not value.startswith("https://") and not settings.DEBUG:
+        if not value.startswith("https://"):
             raise serializers.ValidationError("a push endpoint must be https://")
+        refusal = url_refusal(value)
+        if refusal:
+            raise serializers.ValidationError(f"refused: {refusal} (push endpoints must be public addresses)")
         return value
 
 

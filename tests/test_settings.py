@@ -37,6 +37,11 @@ def _start(**env):
     ("QCLUSTER_WORKERS", "0", "QCLUSTER_WORKERS"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
     ("QCLUSTER_BROKER", "rabbitmq", "QCLUSTER_BROKER"),
+    ("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,10.0.0.0/33", "OUTBOUND_ALLOWED_NETWORKS"),
+    ("OUTBOUND_ALLOWED_NETWORKS", "localhost", "OUTBOUND_ALLOWED_NETWORKS"),
+    ("WS_MAX_CONNECTIONS_PER_IP", "0", "WS_MAX_CONNECTIONS_PER_IP"),
+    ("ANON_READ_RATE", "lots", "ANON_READ_RATE"),
+    ("ANON_SEARCH_RATE", "10/fortnight", "ANON_SEARCH_RATE"),
 ])
 def test_it_stops_start_up_naming_the_bad_variable(variable, value, says):
     result = _start(**{variable: value})
@@ -111,3 +116,12 @@ def test_workers_keep_a_persistent_checked_connection_instead():
     pool, max_age = _database_options(DATABASE_URL="postgres://postgres@127.0.0.1:5432/x",
                                       DB_POOL="false")
     assert pool == "None" and max_age == "600"
+
+
+def test_it_reads_the_allowed_outbound_networks(monkeypatch):
+    from goldsocial.env import env_networks
+
+    monkeypatch.setenv("X_TEST", " 127.0.0.0/8, fd00::/8 ,10.1.2.3")
+    assert env_networks("X_TEST") == ["127.0.0.0/8", "fd00::/8", "10.1.2.3/32"]
+    monkeypatch.delenv("X_TEST")
+    assert env_networks("X_TEST") == []
