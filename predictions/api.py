@@ -96,8 +96,9 @@ class PredictionListCreate(generics.ListAPIView):
     throttle_scope = "prediction_create"
 
     def get_throttles(self):
-        # Only creating is throttled; reading the list is not.
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        # Reads have the anonymous-read throttle; creating has its own per-user rate as well.
+        throttles = super().get_throttles()
+        return [*throttles, ScopedRateThrottle()] if self.request.method == "POST" else throttles
 
     def get_queryset(self):
         status_ = self.request.query_params.get("status") or None

@@ -1,13 +1,23 @@
 """Job and task entry points: thin adapters over predictions.services."""
 
+import logging
+
 from django.utils import timezone
 
-from predictions import services
+from predictions import metrics, services
+
+logger = logging.getLogger(__name__)
 
 
 def verify_predictions(*, now):
-    """The prediction_verifier job: resolve every due prediction (see services)."""
-    return str(services.predictions_verify_due(now=now))
+    """The prediction_verifier job: resolve every due prediction (see services), then count for /metrics."""
+    summary = services.predictions_verify_due(now=now)
+    try:
+        metrics.prediction_counts_refresh(now=now)
+    except Exception:
+        # The verifications are committed; /metrics shows the previous counts until the next run.
+        logger.warning("counting predictions for /metrics failed", exc_info=True)
+    return str(summary)
 
 
 def deliver_notifications(*, prediction_ids):
