@@ -28,7 +28,7 @@ run: $(STAMP) .env
 
 ## make demo: like run, offline: simulated prices, sample feeds served locally, sample data.
 DEMO_ENV := DEMO_MODE=true DEBUG=true DATABASE_URL=sqlite:///demo.sqlite3 MARKET_DATA_PROVIDERS=simulated \
-	NEWS_FETCHER_INTERVAL=60
+	NEWS_FETCHER_INTERVAL=60 OUTBOUND_ALLOWED_NETWORKS=127.0.0.0/8
 demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/python manage.py preflight
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput

@@ -4,6 +4,7 @@ Every reader raises ImproperlyConfigured naming the variable, so a bad value sto
 with a message an operator can act on instead of failing later somewhere deep.
 """
 
+import ipaddress
 import math
 import os
 from typing import overload
@@ -104,3 +105,26 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...] = ("http", "htt
     if parts.scheme not in schemes or not parts.netloc:
         raise _fail(name, value, f"a URL starting with {' or '.join(s + '://' for s in schemes)}")
     return value.rstrip("/")
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated CIDRs (`10.0.0.0/8,fd00::/8`; a bare address is one host); empty by default."""
+    value = _raw(name, "") or ""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise _fail(name, value, f"comma-separated networks such as 127.0.0.0/8 ({item!r} is not one)") from None
+    return networks
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate as Django REST framework reads it: N/second, N/minute, N/hour or N/day."""
+    value = _raw(name, default) or default
+    count, _, period = value.partition("/")
+    if not count.isdigit() or period[:1] not in {"s", "m", "h", "d"}:
+        raise _fail(name, value, "N/second, N/minute, N/hour or N/day")
+    return value

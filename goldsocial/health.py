@@ -1,5 +1,6 @@
 """Liveness, readiness and Prometheus metrics."""
 
+import hmac
 import logging
 from urllib.parse import urlsplit, urlunsplit
 
@@ -86,6 +87,15 @@ def metrics_collector(function):
 
 
 def metrics(request):
+    from django.conf import settings
+
+    if settings.METRICS_TOKEN:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {settings.METRICS_TOKEN}".encode()):
+            response = HttpResponse("401: send Authorization: Bearer <METRICS_TOKEN>\n", status=401,
+                                    content_type="text/plain; charset=utf-8")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collectors())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from goldsocial.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from goldsocial.env import env_bool, env_float, env_int, env_list, env_networks, env_rate, env_str, env_url
 from jobs.intervals import cron_for_interval
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -284,6 +284,24 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"NewsCategoryEnum": "news.models.Category"},
 }
 
+# --- Abuse limits and outbound requests (docs/DEPLOYMENT.md "Security") --------------------
+# Anonymous reads per client address on every public endpoint, and news searches (which are
+# never cached) on top (goldsocial/throttling.py). The address is REMOTE_ADDR, never a
+# client-sent X-Forwarded-For: behind a proxy, uvicorn's --proxy-headers and
+# --forwarded-allow-ips make REMOTE_ADDR the client's.
+ANON_READ_RATE = env_rate("ANON_READ_RATE", "300/minute")
+ANON_SEARCH_RATE = env_rate("ANON_SEARCH_RATE", "30/minute")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["goldsocial.throttling.AnonReadThrottle"]
+REST_FRAMEWORK["NUM_PROXIES"] = 0
+# WebSockets one client address may hold on one web process; more are closed with 1008.
+WS_MAX_CONNECTIONS_PER_IP = env_int("WS_MAX_CONNECTIONS_PER_IP", 50, minimum=1)
+# /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" when set; open when empty.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Networks that requests to user-chosen URLs (Web Push endpoints, news feeds and their
+# redirects) may reach although they are not public (goldsocial/outbound.py). Empty: only
+# public addresses. The tests and `make demo` allow 127.0.0.0/8 for their local servers.
+OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS")
+
 # --- Predictions (issue 5; docs/predictions.md) ----------------------------------------
 # DEMO_MODE (markets section) also lets the verifier use simulated prices.
 # A missing final price is retried on each verifier run for this long after verify_time,
@@ -300,14 +318,8 @@ PREDICTION_NOTIFY_DELIVERY = env_str("PREDICTION_NOTIFY_DELIVERY", "async")
 if PREDICTION_NOTIFY_DELIVERY not in {"async", "inline"}:
     raise ImproperlyConfigured(
         f"PREDICTION_NOTIFY_DELIVERY={PREDICTION_NOTIFY_DELIVERY!r} is not valid: expected async or inline.")
-PREDICTION_THROTTLE_RATES = {}
-for _scope, _var, _default in (("prediction_create", "PREDICTION_CREATE_RATE", "30/hour"),
-                               ("prediction_vote", "PREDICTION_VOTE_RATE", "300/hour")):
-    _rate = env_str(_var, _default)
-    _count, _, _period = _rate.partition("/")
-    if not _count.isdigit() or _period[:1] not in {"s", "m", "h", "d"}:
-        raise ImproperlyConfigured(f"{_var}={_rate!r} is not valid: expected N/second, N/minute, N/hour or N/day.")
-    PREDICTION_THROTTLE_RATES[_scope] = _rate
+PREDICTION_THROTTLE_RATES = {"prediction_create": env_rate("PREDICTION_CREATE_RATE", "30/hour"),
+                             "prediction_vote": env_rate("PREDICTION_VOTE_RATE", "300/hour")}
 REST_FRAMEWORK.setdefault("DEFAULT_THROTTLE_RATES", {}).update(PREDICTION_THROTTLE_RATES)
 # Web Push: all three set, or push is off (logged once per delivery run).
 VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")

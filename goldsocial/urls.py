@@ -1,8 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from goldsocial import health
+from goldsocial import errors, health
+
+handler500 = "goldsocial.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,4 +20,6 @@ urlpatterns = [
     path("api/", include("news.urls")),
     path("api/", include("predictions.urls")),
     path("", include("realtime.urls")),
+    # Last: whatever else starts with api/ answers a JSON 404, not Django's HTML page.
+    re_path(r"^api/", errors.api_not_found),
 ]

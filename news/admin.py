@@ -1,14 +1,27 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.utils.text import Truncator
 
+from goldsocial.outbound import url_refusal
 from news.cache import news_cache_bump
 from news.models import Article, NewsSource
-from news.services import source_reenable, source_save
+from news.services import article_save, source_reenable, source_save
+
+
+class NewsSourceForm(forms.ModelForm):
+    def clean_feed_url(self):
+        url = self.cleaned_data["feed_url"]
+        refusal = url_refusal(url)
+        if refusal:
+            # The fetcher would refuse it at each run; say so while the operator is here.
+            raise forms.ValidationError(f"Refused: {refusal} (feeds must be on public addresses).")
+        return url
 
 
 @admin.register(NewsSource)
 class NewsSourceAdmin(admin.ModelAdmin):
+    form = NewsSourceForm
     list_display = ("name", "category", "enabled", "last_fetch_at", "last_status", "consecutive_errors",
                     "next_fetch_at", "short_error")
     list_filter = ("category", "enabled")
@@ -46,7 +59,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
     # An operator's edit or removal shows in the API at once, not after the cache expires.
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        article_save(article=obj)
         news_cache_bump()
 
     def delete_model(self, request, obj):

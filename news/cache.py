@@ -4,7 +4,6 @@ Writers bump the version instead of finding and deleting keys: every page cached
 old version is simply never read again and expires on its own.
 """
 
-import hashlib
 import logging
 
 from django.core.cache import cache
@@ -35,6 +34,6 @@ def news_cache_bump() -> None:
         logger.exception("could not invalidate the news cache")
 
 
-def page_key(*, version: int, category: str, search: str, page: int) -> str:
-    digest = hashlib.sha256(search.encode()).hexdigest()[:16]
-    return f"news:v{version}:{category or '-'}:{digest}:{page}"
+def page_key(*, version: int, category: str, page: int) -> str:
+    """A browsing page (searches are not cached: see news.selectors.article_page)."""
+    return f"news:v{version}:{category or '-'}:{page}"

@@ -1,7 +1,8 @@
 """The one HTTP client for news feeds: polite, bounded, and with one error type.
 
 Fetching with requests (not feedparser's own fetcher) gives timeouts, a size cap and
-connection reuse; feedparser then reads the bytes.
+connection reuse; feedparser then reads the bytes. Feed URLs and their redirects are chosen by
+others, so every connection goes through goldsocial.outbound (no internal addresses).
 """
 
 import email.utils
@@ -13,6 +14,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from goldsocial.outbound import OutboundRefused, guarded_session
 from news.content import is_http_url
 
 MAX_REDIRECTS = 5
@@ -81,7 +83,7 @@ class FeedClient:
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = guarded_session()
             with self._lock:
                 self._sessions.append(session)
             session.headers["User-Agent"] = self.user_agent
@@ -100,11 +102,14 @@ class FeedClient:
         session = self._session()
         deadline = time.monotonic() + self.total_timeout
         # Redirects are followed by hand so that each hop's scheme is checked before it is
-        # requested (a feed must not send us to file:, ftp: or anything else).
+        # requested (a feed must not send us to file:, ftp: or anything else); each hop's
+        # address is checked when its connection opens.
         for _hop in range(self.max_redirects + 1):
             try:
                 response = session.get(url, headers=headers, timeout=self.timeout, stream=True,
                                        allow_redirects=False)
+            except OutboundRefused as exc:
+                raise FeedFetchError(f"refused: {exc}") from None
             except requests.Timeout as exc:
                 raise FeedFetchError(f"timed out: {exc}") from None
             except requests.RequestException as exc:

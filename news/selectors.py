@@ -62,10 +62,17 @@ def _article_page(*, category: str, search: str, page: int, page_size: int) -> A
 
 
 def article_page(*, category: str = "", search: str = "", page: int = 1) -> ArticlePage:
-    """Newest first, from the cache while no run has stored anything new."""
+    """Newest first, from the cache while no run has stored anything new.
+
+    Searches are never cached: each distinct search string would be a cache entry, so anyone
+    could fill Redis by searching. Browsing pages are bounded (categories x pages that exist),
+    and searches have their own, lower, anonymous rate (ANON_SEARCH_RATE).
+    """
     page_size = settings.NEWS_PAGE_SIZE
+    if search:
+        return _article_page(category=category, search=search, page=page, page_size=page_size)
     try:
-        key = page_key(version=news_cache_version(), category=category, search=search, page=page)
+        key = page_key(version=news_cache_version(), category=category, page=page)
         cached = cache.get(key)
     except Exception:
         # Redis down: serve from the database rather than fail the reader.

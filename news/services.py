@@ -1,4 +1,4 @@
-"""Writes for news: one fetch cycle over the due sources, source state, pruning."""
+"""Writes for news: one fetch cycle over the due sources, source state, operators' edits, pruning."""
 
 import logging
 import time
@@ -12,8 +12,9 @@ from django.db import transaction
 from goldsocial.timefmt import iso_ms
 from news.cache import news_cache_bump
 from news.client import FeedClient, FeedFetchError, FeedResponse
+from news.content import plain_text, sanitize_summary, summary_cleaner
 from news.models import Article, NewsSource
-from news.parsing import ParsedFeed, parse_feed
+from news.parsing import SUMMARY_TEXT_LIMIT, TITLE_LIMIT, ParsedFeed, parse_feed
 from news.selectors import sources_due
 
 logger = logging.getLogger(__name__)
@@ -224,3 +225,12 @@ def source_save(*, source: NewsSource, changed: list[str]) -> NewsSource:
         source.forget_failures()
     source.save()
     return source
+
+
+def article_save(*, article: Article) -> Article:
+    """An operator's edit: title and summary cleaned as the fetcher cleans fetched ones."""
+    article.title = plain_text(article.title, limit=TITLE_LIMIT) or "(untitled)"
+    article.summary = sanitize_summary(article.summary, cleaner=summary_cleaner(base=article.canonical_url))
+    article.summary_text = plain_text(article.summary, limit=SUMMARY_TEXT_LIMIT)
+    article.save()
+    return article

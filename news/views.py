@@ -4,6 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from goldsocial.throttling import AnonReadThrottle, AnonSearchThrottle
 from news.models import Category
 from news.selectors import PageOutOfRange, article_page
 
@@ -37,6 +38,7 @@ class NewsPageSerializer(serializers.Serializer):
 
 class NewsListView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [AnonReadThrottle, AnonSearchThrottle]
 
     @extend_schema(
         parameters=[

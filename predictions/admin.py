@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from predictions import deletion
 from predictions.models import (
     Notification,
     Prediction,
@@ -28,6 +29,9 @@ class OptionInline(admin.TabularInline):
     fields = ["key", "text", "condition"]
     readonly_fields = fields
     can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # options are fixed when the prediction is created
 
 
 class AuditInline(admin.TabularInline):
@@ -63,9 +67,32 @@ class PredictionAdmin(admin.ModelAdmin):
     date_hierarchy = "verify_time"
     inlines = [OptionInline, AuditInline]
     readonly_fields = [f.name for f in Prediction._meta.fields]
+    # correct_option is shown through a method, which the admin's automatic select_related()
+    # does not see.
+    list_select_related = ["correct_option"]
 
     def has_add_permission(self, request):
         return False  # predictions are created through the API, on a fresh price
+
+    def get_deleted_objects(self, objs, request):
+        # A prediction with votes or verification records shows as protected, so neither the
+        # delete page nor the "delete selected" action can go ahead.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        refusals = [refusal for p in objs if (refusal := deletion.prediction_deletion_refusal(p))]
+        if refusals:
+            # The page shows missing permissions before protected objects; the refusal says more.
+            return deleted, counts, set(), [*refusals, *protected]
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        try:
+            deletion.prediction_delete(prediction_id=obj.pk)
+        except deletion.DeletionRefused as exc:  # a vote arrived since the confirmation page
+            raise PermissionDenied(str(exc)) from None
+
+    def delete_queryset(self, request, queryset):
+        for prediction in queryset:
+            self.delete_model(request, prediction)
 
     @admin.display(description="correct option")
     def correct_option_key(self, obj):
@@ -113,14 +140,37 @@ class UserStatsAdmin(admin.ModelAdmin):
     readonly_fields = list_display + ["updated_at"]
     search_fields = ["user__username"]
 
+    # Statistics are derived from the votes by the verifier; an edited row, or one deleted
+    # while its votes remain, would disagree with them (and the next verification would build
+    # on the wrong numbers). A row goes only with its user, whose votes go with it.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied("statistics are deleted only with their user")
+
 
 @admin.register(VerificationAudit)
 class VerificationAuditAdmin(admin.ModelAdmin):
     list_display = ["prediction", "kind", "at", "by", "previous_option_key", "new_option_key", "final_price"]
     list_filter = ["kind"]
+    # Named: the admin's automatic select_related() leaves out nullable keys such as `by`.
+    list_select_related = ["prediction", "by"]
+
+    # The audit trail is written by the verification services only, and never rewritten.
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
-        return False  # the audit trail is append-only
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -137,3 +187,11 @@ class NotificationAdmin(admin.ModelAdmin):
 class PushSubscriptionAdmin(admin.ModelAdmin):
     list_display = ["user", "endpoint", "created_at"]
     raw_id_fields = ["user"]
+
+    # Endpoints come from browsers through the API, which checks them; here they are only
+    # looked at or removed.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from goldsocial.outbound import url_refusal
 from goldsocial.timefmt import iso_ms
 from predictions import selectors
 from predictions.events import json_number, notification_message
@@ -96,8 +97,9 @@ class PredictionListCreate(generics.ListAPIView):
     throttle_scope = "prediction_create"
 
     def get_throttles(self):
-        # Only creating is throttled; reading the list is not.
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        # Reads have the anonymous-read throttle; creating has its own per-user rate as well.
+        throttles = super().get_throttles()
+        return [*throttles, ScopedRateThrottle()] if self.request.method == "POST" else throttles
 
     def get_queryset(self):
         status_ = self.request.query_params.get("status") or None
@@ -240,8 +242,11 @@ class SubscriptionIn(serializers.Serializer):
     keys = SubscriptionKeys()
 
     def validate_endpoint(self, value):
-        if not value.startswith("https://") and not settings.DEBUG:
+        if not value.startswith("https://"):
             raise serializers.ValidationError("a push endpoint must be https://")
+        refusal = url_refusal(value)
+        if refusal:
+            raise serializers.ValidationError(f"refused: {refusal} (push endpoints must be public addresses)")
         return value
 
 

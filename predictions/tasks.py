@@ -1,14 +1,26 @@
 """Job and task entry points: thin adapters over predictions.services."""
 
+import logging
+
 from django.utils import timezone
 
+from predictions import metrics
 from predictions.services.delivery import notifications_deliver, push_client_from_settings
 from predictions.services.verification import predictions_verify_due
 
+logger = logging.getLogger(__name__)
+
 
 def verify_predictions(*, now):
-    """The prediction_verifier job: resolve every due prediction (see services.verification)."""
-    return str(predictions_verify_due(now=now))
+    """The prediction_verifier job: resolve every due prediction (see services.verification), then count
+    for /metrics."""
+    summary = predictions_verify_due(now=now)
+    try:
+        metrics.prediction_counts_refresh(now=now)
+    except Exception:
+        # The verifications are committed; /metrics shows the previous counts until the next run.
+        logger.warning("counting predictions for /metrics failed", exc_info=True)
+    return str(summary)
 
 
 def deliver_notifications(*, prediction_ids):

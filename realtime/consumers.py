@@ -8,6 +8,7 @@ encoding per client. Bad input gets an error frame {"type": "error", "code": ...
 
 import json
 import logging
+from collections import Counter
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -16,6 +17,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from goldsocial.throttling import client_key
 from realtime import events, metrics, snapshot
 from realtime.fanout import local_groups
 from realtime.query import QueryError, prediction_id_parse, query_parse, symbols_parse
@@ -27,11 +29,17 @@ CLOSE_UNAUTHENTICATED = 4401
 # As HTTP 503: the channel layer (Redis) cannot be reached; the client should retry later.
 CLOSE_TRY_AGAIN = 1013
 CLOSE_SERVER_ERROR = 1011
+# Policy violation: this client address already holds WS_MAX_CONNECTIONS_PER_IP sockets here.
+CLOSE_TOO_MANY = 1008
 # Frames from clients are tiny (a ping); anything bigger is a mistake or an attack.
 MAX_CLIENT_FRAME = 1024
 
 
 _unknown_types: set[str] = set()
+# Open sockets per client address (an IPv6 client: its /64) in this process. The address is
+# the ASGI scope's client: behind a proxy it is the proxy's unless uvicorn runs with
+# --proxy-headers and --forwarded-allow-ips naming the proxy (docs/DEPLOYMENT.md).
+_per_address: Counter = Counter()
 
 
 class RelayConsumer(AsyncWebsocketConsumer):
@@ -45,12 +53,22 @@ class RelayConsumer(AsyncWebsocketConsumer):
     pending: list | None = None
     kind = "other"  # the label of the open-sockets metric
     counted = False
+    address: str | None = None  # set while this socket counts against its client address
 
     async def websocket_connect(self, message):
         # Groups are joined in connect(), after the query string is validated, not before.
         await self.connect()
 
     async def connect(self):
+        client = self.scope.get("client")
+        if client:
+            address = client_key(client[0])
+            if _per_address[address] >= settings.WS_MAX_CONNECTIONS_PER_IP:
+                await self.refuse(CLOSE_TOO_MANY, "too_many_connections",
+                                  f"at most {settings.WS_MAX_CONNECTIONS_PER_IP} sockets per client address")
+                return
+            self.address = address
+            _per_address[address] += 1
         try:
             groups = await self.groups_for_scope()
         except QueryError as exc:
@@ -109,6 +127,11 @@ class RelayConsumer(AsyncWebsocketConsumer):
         self.leave_groups()
         if self.counted:
             metrics.socket_closed(self.kind)
+        if self.address is not None:
+            _per_address[self.address] -= 1
+            if _per_address[self.address] <= 0:
+                del _per_address[self.address]
+            self.address = None
         raise StopConsumer()
 
     async def dispatch(self, message):

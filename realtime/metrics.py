@@ -1,8 +1,10 @@
 """Open WebSockets for /metrics, summed over every web process.
 
-Each process counts its own sockets and writes the counts to Redis (a key per process that
-expires unless refreshed), so any process answering a scrape reports the whole deployment,
-and a process that died stops counting within SOCKET_COUNT_TTL.
+Each process counts its own sockets and writes the counts to Redis (a field per process in
+one hash, stamped with Redis' own clock), so any process answering a scrape reports the whole
+deployment, and a process that died stops counting within SOCKET_COUNT_TTL. Reading is one
+HGETALL whatever else Redis holds (scanning the keyspace for per-process keys grew with every
+cache entry and throttle key).
 """
 
 import contextlib
@@ -22,7 +24,7 @@ from goldsocial.health import metrics_collector
 
 logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "goldsocial:ws:open:"
+KEY = "goldsocial:ws:open"
 SOCKET_COUNT_TTL = 60
 REFRESH_SECONDS = 10
 
@@ -31,8 +33,8 @@ _publisher: threading.Thread | None = None
 _publisher_lock = threading.Lock()
 
 
-def _key() -> str:
-    return f"{KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
+def _process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def socket_opened(kind: str) -> None:
@@ -49,7 +51,14 @@ def counts_publish() -> None:
     """Writes this process's counts; the thread below calls it, tests call it directly."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
     with contextlib.closing(client):
-        client.set(_key(), json.dumps(dict(_open)), ex=SOCKET_COUNT_TTL)
+        counts_write(client, _process(), dict(_open))
+
+
+def counts_write(client: redis.Redis, process: str, counts: dict[str, int]) -> None:
+    at, _ = client.time()
+    client.hset(KEY, process, json.dumps({"at": at, "counts": counts}))
+    # Refreshed by every live process: the hash goes away only once they all have.
+    client.expire(KEY, SOCKET_COUNT_TTL)
 
 
 def _publish_forever() -> None:
@@ -77,10 +86,16 @@ def open_sockets() -> dict[str, int]:
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
     total: Counter = Counter()
     with contextlib.closing(client):
-        keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=500))
-        for raw in client.mget(keys) if keys else []:
-            if raw:
-                total.update(json.loads(raw))
+        now, _ = client.time()
+        gone = []
+        for process, raw in client.hgetall(KEY).items():
+            entry = json.loads(raw)
+            if now - entry["at"] > SOCKET_COUNT_TTL:
+                gone.append(process)  # a process that stopped refreshing: dead or cut off
+            else:
+                total.update(entry["counts"])
+        if gone:
+            client.hdel(KEY, *gone)
     return dict(total)
 
 

@@ -11,3 +11,5 @@ os.environ["DOTENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks plain HTTP
+# The tests' feed and push servers listen on loopback, which outbound requests otherwise refuse.
+os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8")

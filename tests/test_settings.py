@@ -40,6 +40,11 @@ def _start(**env):
     ("REDIS_MAX_CONNECTIONS", "0", "REDIS_MAX_CONNECTIONS"),
     ("REDIS_MAX_CONNECTIONS", "lots", "REDIS_MAX_CONNECTIONS"),
     ("REDIS_POOL_TIMEOUT", "-1", "REDIS_POOL_TIMEOUT"),
+    ("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,10.0.0.0/33", "OUTBOUND_ALLOWED_NETWORKS"),
+    ("OUTBOUND_ALLOWED_NETWORKS", "localhost", "OUTBOUND_ALLOWED_NETWORKS"),
+    ("WS_MAX_CONNECTIONS_PER_IP", "0", "WS_MAX_CONNECTIONS_PER_IP"),
+    ("ANON_READ_RATE", "lots", "ANON_READ_RATE"),
+    ("ANON_SEARCH_RATE", "10/fortnight", "ANON_SEARCH_RATE"),
 ])
 def test_it_stops_start_up_naming_the_bad_variable(variable, value, says):
     result = _start(**{variable: value})
@@ -137,3 +142,12 @@ def test_it_reads_the_dotenv_file_and_the_environment_wins(tmp_path):
 def test_the_suite_and_the_processes_it_starts_read_no_dotenv_file():
     assert os.environ["DOTENV_FILE"] == ""  # inherited by every child process
     assert _log_level() == "INFO"  # the default, whatever a developer's .env says
+
+
+def test_it_reads_the_allowed_outbound_networks(monkeypatch):
+    from goldsocial.env import env_networks
+
+    monkeypatch.setenv("X_TEST", " 127.0.0.0/8, fd00::/8 ,10.1.2.3")
+    assert env_networks("X_TEST") == ["127.0.0.0/8", "fd00::/8", "10.1.2.3/32"]
+    monkeypatch.delenv("X_TEST")
+    assert env_networks("X_TEST") == []

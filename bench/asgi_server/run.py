@@ -60,7 +60,8 @@ def _http_client(port, connections, seconds, queue):
 def http_bench(name: str, seconds: float, connections: int, redis_url: str) -> None:
     port = free_port()
     env = {**os.environ, "DEBUG": "true", "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
-           "DJANGO_SETTINGS_MODULE": "goldsocial.settings"}
+           "DJANGO_SETTINGS_MODULE": "goldsocial.settings", "ANON_READ_RATE": "1000000/minute",
+           "WS_MAX_CONNECTIONS_PER_IP": "1000000"}
     env.pop("DATABASE_URL", None)
     server = subprocess.Popen(SERVERS[name](port), cwd=ROOT, env=env,
                               preexec_fn=lambda: os.sched_setaffinity(0, {SERVER_CORE}))

@@ -93,7 +93,7 @@ def wait_for_port(port: int, proc, timeout=30):
 def start_server(name: str, port: int, redis_url: str, bare_channel: str):
     kind, extra_env, options = CONFIGS[name]
     env = {**os.environ, "DEBUG": "true", "REDIS_URL": redis_url, "LOG_LEVEL": "WARNING",
-           "DJANGO_SETTINGS_MODULE": "bench.fanout.settings", **extra_env}
+           "DJANGO_SETTINGS_MODULE": "bench.fanout.settings", "WS_MAX_CONNECTIONS_PER_IP": "1000000", **extra_env}
     env.pop("DATABASE_URL", None)
     if kind == "bare":
         cmd = [PYTHON, "-m", "bench.fanout.bare_server", str(port), redis_url, bare_channel,

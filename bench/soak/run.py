@@ -98,6 +98,8 @@ def main():
            "ALLOWED_HOSTS": "localhost,127.0.0.1", "SECURE_COOKIES": "false", "SECURE_SSL_REDIRECT": "false",
            "QCLUSTER_BROKER": "orm", "QCLUSTER_WORKERS": "2", "MARKET_CLOSED_POLL_SECONDS": "1",
            "LOG_LEVEL": "WARNING", "PREDICTION_CREATE_RATE": "100000/hour", "PREDICTION_VOTE_RATE": "1000000/hour",
+           # Every client is on 127.0.0.1: one address, the whole load.
+           "WS_MAX_CONNECTIONS_PER_IP": "100000", "ANON_READ_RATE": "1000000/minute",
            "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "goldsocial.settings"}
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "QCLUSTER_BROKER",
                                           "DJANGO_SETTINGS_MODULE", "DEBUG", "ALLOWED_HOSTS")})

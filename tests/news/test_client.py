@@ -157,3 +157,29 @@ def test_it_gives_up_on_a_server_that_drips_its_body(httpserver):
             client.fetch(httpserver.url_for("/drip"), now=NOW)
     finally:
         client.close()
+
+
+def test_it_refuses_a_feed_that_redirects_to_a_refused_address(httpserver, feed_client, settings):
+    from pytest_httpserver import HTTPServer
+
+    # 127.0.0.2 plays an internal host (it stays on loopback even if the check were missing).
+    inside = HTTPServer(host="127.0.0.2", port=0)
+    inside.start()
+    try:
+        serve(inside, "/admin", FEED)
+        serve(httpserver, "/feed", b"", status=302, headers={"Location": inside.url_for("/admin")})
+        settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+        with pytest.raises(FeedFetchError, match="refused: 127.0.0.2 is a loopback address"):
+            feed_client.fetch(httpserver.url_for("/feed"), now=NOW)
+        assert inside.log == []
+        assert len(httpserver.log) == 1
+    finally:
+        inside.stop()
+
+
+def test_it_refuses_a_feed_whose_name_resolves_to_a_refused_address(httpserver, feed_client, settings):
+    serve(httpserver, "/feed", FEED)
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    with pytest.raises(FeedFetchError, match="refused: localhost resolves to 127.0.0.1, a loopback address"):
+        feed_client.fetch(f"http://localhost:{httpserver.port}/feed", now=NOW)
+    assert httpserver.log == []

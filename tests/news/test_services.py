@@ -291,3 +291,16 @@ def test_it_stores_feeds_in_mixed_encodings_over_http(httpserver, make_source, f
         "\u65e5\u672c\u5186 yen \u2192 weaker"]
     assert Article.objects.get(canonical_url="https://latin.example/franken").summary == \
         "Gr\u00fc\u00dfe aus Z\u00fcrich."
+
+
+def test_it_records_a_refused_feed_address_as_the_sources_error(httpserver, make_source, feed_client, settings):
+    serve(httpserver, "/feed", fixture_bytes("duplicates_within.xml"))
+    source = make_source("/feed")
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+
+    assert news_fetch(client=feed_client, now=NOW).errors == 1
+
+    source.refresh_from_db()
+    assert source.last_error.startswith("refused: localhost resolves to 127.0.0.1, a loopback address")
+    assert source.consecutive_errors == 1
+    assert httpserver.log == []

@@ -144,3 +144,24 @@ def test_it_documents_the_endpoint_in_the_schema(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     operation = schema["paths"]["/api/news/"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"category", "search", "page"}
+
+
+def test_it_does_not_cache_searches(client, articles, redis_url):
+    import redis
+
+    keys = redis.Redis.from_url(redis_url)
+    client.get("/api/news/")
+    browsing = set(keys.keys("*news:v*"))
+    assert browsing  # browsing pages are cached
+    for i in range(20):
+        assert client.get(f"/api/news/?search=word{i}").status_code == 200
+    assert set(keys.keys("*news:v*")) == browsing
+
+
+def test_it_searches_what_is_stored_now(client, articles):
+    assert client.get("/api/news/?search=platinum").json()["count"] == 0
+    Article.objects.create(source=articles[0].source, guid="pt", canonical_url="https://news.example/pt",
+                           url="https://news.example/pt", title="Platinum jumps", summary="", summary_text="",
+                           category="precious_metals", categories="|precious_metals|", published_at=NOW,
+                           first_seen_at=NOW)
+    assert client.get("/api/news/?search=platinum").json()["count"] == 1

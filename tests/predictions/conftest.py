@@ -29,3 +29,27 @@ def api(alice):
     client = APIClient()
     client.force_authenticate(alice)
     return client
+
+
+@pytest.fixture(scope="session")
+def _https_server(tmp_path_factory):
+    from pytest_httpserver import HTTPServer
+
+    from tests.tls import server_context
+
+    context, ca_file = server_context(tmp_path_factory.mktemp("tls"))
+    server = HTTPServer(host="localhost", port=0, ssl_context=context)
+    server.start()
+    yield server, ca_file
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture
+def push_server(_https_server, monkeypatch):
+    """A push service on https://localhost:<port>, its certificate trusted by requests."""
+    server, ca_file = _https_server
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))
+    yield server
+    server.clear()

@@ -235,3 +235,27 @@ def test_it_documents_every_endpoint_in_the_openapi_schema(db):
     assert {"/api/predictions/", "/api/predictions/{id}/", "/api/predictions/{id}/vote/", "/api/leaderboard/",
             "/api/me/stats/", "/api/notifications/", "/api/notifications/read/", "/api/push/subscriptions/"} <= paths
     assert "requestBody" in schema["paths"]["/api/predictions/{id}/vote/"]["post"]
+
+
+@pytest.mark.parametrize(("endpoint", "says"), [
+    ("https://127.0.0.1/x", "127.0.0.1 is a loopback address"),
+    ("https://[::1]/x", "::1 is a loopback address"),
+    ("https://10.0.0.1/x", "10.0.0.1 is a private address"),
+    ("https://169.254.169.254/x", "169.254.169.254 is a link-local address"),
+    ("https://localhost/x", "localhost resolves to 127.0.0.1, a loopback address"),
+])
+def test_it_refuses_a_push_endpoint_on_an_internal_address(api, settings, endpoint, says):
+    settings.OUTBOUND_ALLOWED_NETWORKS = []  # the default; the tests otherwise allow loopback
+    response = api.post("/api/push/subscriptions/", {"endpoint": endpoint, "keys": {"p256dh": "BAbc", "auth": "xyz"}},
+                        format="json")
+    assert response.status_code == 400
+    assert says in response.json()["endpoint"][0]
+    assert not PushSubscription.objects.exists()
+
+
+def test_it_refuses_a_push_endpoint_that_is_not_https_even_in_debug(api, settings):
+    settings.DEBUG = True
+    response = api.post("/api/push/subscriptions/", {"endpoint": "http://push.example.test/send/abc",
+                                                     "keys": {"p256dh": "BAbc", "auth": "xyz"}}, format="json")
+    assert response.status_code == 400
+    assert response.json()["endpoint"] == ["a push endpoint must be https://"]

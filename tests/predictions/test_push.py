@@ -46,21 +46,21 @@ def browser():
     return private, auth, {"p256dh": b64(public), "auth": b64(auth)}
 
 
-def subscribe(user, httpserver, browser, path="/push/abc"):
-    return PushSubscription.objects.create(user=user, endpoint=httpserver.url_for(path), created_at=NOW,
+def subscribe(user, push_server, browser, path="/push/abc"):
+    return PushSubscription.objects.create(user=user, endpoint=push_server.url_for(path), created_at=NOW,
                                            **browser[2])
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, httpserver, vapid, browser, broadcasts):
-    subscribe(bob, httpserver, browser)
+def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server, vapid, browser, broadcasts):
+    subscribe(bob, push_server, browser)
     received = []
 
     def handler(request):
         received.append(request)
         return Response(status=201)
 
-    httpserver.expect_request("/push/abc", method="POST").respond_with_handler(handler)
+    push_server.expect_request("/push/abc", method="POST").respond_with_handler(handler)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
     add_tick(mid="2020", at=NOW + HOUR)
@@ -82,9 +82,9 @@ def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, httpserver,
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("status", [404, 410])
-def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, httpserver, vapid, browser, status):
-    subscribe(bob, httpserver, browser)
-    httpserver.expect_request("/push/abc", method="POST").respond_with_data("gone", status=status)
+def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, push_server, vapid, browser, status):
+    subscribe(bob, push_server, browser)
+    push_server.expect_request("/push/abc", method="POST").respond_with_data("gone", status=status)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
     add_tick(mid="2020", at=NOW + HOUR)
@@ -96,9 +96,9 @@ def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, htt
 
 
 @pytest.mark.django_db
-def test_it_keeps_a_subscription_after_a_temporary_failure(bob, httpserver, vapid, browser):
-    subscription = subscribe(bob, httpserver, browser)
-    httpserver.expect_request("/push/abc").respond_with_data("busy", status=503)
+def test_it_keeps_a_subscription_after_a_temporary_failure(bob, push_server, vapid, browser):
+    subscription = subscribe(bob, push_server, browser)
+    push_server.expect_request("/push/abc").respond_with_data("busy", status=503)
     client = push_client_from_settings()
     with pytest.raises(PushError) as error:
         client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
@@ -109,27 +109,27 @@ def test_it_keeps_a_subscription_after_a_temporary_failure(bob, httpserver, vapi
 def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, browser):
     client = WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
     with pytest.raises(PushError) as error:
-        client.send(PushTarget("http://127.0.0.1:9/push", browser[2]["p256dh"], browser[2]["auth"]), {"x": 1})
+        client.send(PushTarget("https://127.0.0.1:9/push", browser[2]["p256dh"], browser[2]["auth"]), {"x": 1})
     assert (error.value.status, error.value.gone) == (None, False)
 
 
 @pytest.mark.django_db
-def test_it_reports_bad_subscription_keys_as_a_push_error(httpserver, vapid):
+def test_it_reports_bad_subscription_keys_as_a_push_error(push_server, vapid):
     client = push_client_from_settings()
     with pytest.raises(PushError):
-        client.send(PushTarget(httpserver.url_for("/p"), "not-a-key", "short"), {"x": 1})
+        client.send(PushTarget(push_server.url_for("/p"), "not-a-key", "short"), {"x": 1})
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, httpserver, browser, caplog, broadcasts):
-    subscribe(bob, httpserver, browser)
+def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, push_server, browser, caplog, broadcasts):
+    subscribe(bob, push_server, browser)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
     add_tick(mid="2020", at=NOW + HOUR)
     with caplog.at_level(logging.INFO, logger="predictions.services.delivery"):
         verify(NOW + HOUR + timedelta(minutes=1))
     assert "Web Push disabled: set VAPID_PRIVATE_KEY" in caplog.text
-    assert httpserver.log == []
+    assert push_server.log == []
     assert [g for g, _ in broadcasts if g.startswith("user.")] == [f"user.{bob.pk}"]  # the WebSocket still gets it
 
 
@@ -150,9 +150,9 @@ def test_it_delivers_through_a_django_q_task_by_default(alice, bob, settings, mo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_does_not_deliver_a_notification_twice(alice, bob, httpserver, vapid, browser, broadcasts):
-    subscribe(bob, httpserver, browser)
-    httpserver.expect_request("/push/abc", method="POST").respond_with_data("", status=201)
+def test_it_does_not_deliver_a_notification_twice(alice, bob, push_server, vapid, browser, broadcasts):
+    subscribe(bob, push_server, browser)
+    push_server.expect_request("/push/abc", method="POST").respond_with_data("", status=201)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
     add_tick(mid="2020", at=NOW + HOUR)
@@ -162,4 +162,56 @@ def test_it_does_not_deliver_a_notification_twice(alice, bob, httpserver, vapid,
                                   client=push_client_from_settings())
 
     assert (again.notifications, again.pushed) == (0, 0)
-    assert len(httpserver.log) == 1
+    assert len(push_server.log) == 1
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_push_to_a_name_that_resolves_to_an_internal_address(bob, push_server, vapid, browser,
+                                                                           settings):
+    subscription = subscribe(bob, push_server, browser)  # https://localhost:<port>/push/abc
+    push_server.expect_request("/push/abc").respond_with_data("", status=201)
+    settings.OUTBOUND_ALLOWED_NETWORKS = []
+    client = push_client_from_settings()
+    with pytest.raises(PushError, match="refused: localhost resolves to 127.0.0.1, a loopback address") as error:
+        client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
+    assert (error.value.status, error.value.gone) == (None, False)
+    assert push_server.log == []
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_push_service_redirect_to_an_internal_address(bob, push_server, vapid, browser, settings):
+    from pytest_httpserver import HTTPServer
+
+    # 127.0.0.2 plays an internal host: on loopback, so nothing leaves the machine regardless.
+    inside = HTTPServer(host="127.0.0.2", port=0)
+    inside.start()
+    try:
+        inside.expect_request("/metadata").respond_with_data("secret")
+        subscription = subscribe(bob, push_server, browser)
+        push_server.expect_request("/push/abc").respond_with_data(
+            "", status=307, headers={"Location": f"https://127.0.0.2:{inside.port}/metadata"})
+        settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+        with pytest.raises(PushError, match="refused: 127.0.0.2 is a loopback address"):
+            push_client_from_settings().send(
+                PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
+        assert inside.log == []
+    finally:
+        inside.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_drops_a_subscription_that_is_not_https_without_sending(alice, bob, vapid, browser, broadcasts):
+    from pytest_httpserver import HTTPServer
+
+    plain = HTTPServer(host="127.0.0.1", port=0)  # registered before endpoints had to be https
+    plain.start()
+    try:
+        PushSubscription.objects.create(user=bob, endpoint=plain.url_for("/push"), created_at=NOW, **browser[2])
+        prediction = make_prediction(alice)
+        vote(bob, prediction, "A")
+        add_tick(mid="2020", at=NOW + HOUR)
+        verify(NOW + HOUR + timedelta(minutes=1))
+        assert plain.log == []
+        assert not PushSubscription.objects.exists()
+    finally:
+        plain.stop()

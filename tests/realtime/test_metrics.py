@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from realtime import metrics
@@ -10,7 +12,7 @@ async def test_it_counts_open_sockets_per_kind_across_processes(redis_url, snaps
     import redis
 
     # Another web process's counts, as it would have written them.
-    redis.Redis.from_url(redis_url).set(f"{metrics.KEY_PREFIX}otherhost:1", '{"prices": 5}', ex=60)
+    metrics.counts_write(redis.Redis.from_url(redis_url), "otherhost:1", {"prices": 5})
     before = dict(metrics._open)
     prices = [await connect("/ws/prices/") for _ in range(2)]
     follower = await connect("/ws/predictions/?id=3")
@@ -35,6 +37,17 @@ async def test_it_does_not_count_refused_sockets(in_memory_layer, snapshot_calls
 def test_it_exports_the_gauge_on_the_metrics_endpoint(redis_url, client):
     import redis
 
-    redis.Redis.from_url(redis_url).set(f"{metrics.KEY_PREFIX}host:2", '{"notifications": 3}', ex=60)
+    metrics.counts_write(redis.Redis.from_url(redis_url), "host:2", {"notifications": 3})
     body = client.get("/metrics").content.decode()
     assert 'goldsocial_websockets_open{socket="notifications"} 3.0' in body
+
+
+def test_it_forgets_a_process_that_stopped_refreshing(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    now, _ = client.time()
+    client.hset(metrics.KEY, "gone:1", json.dumps({"at": now - metrics.SOCKET_COUNT_TTL - 1, "counts": {"prices": 4}}))
+    assert metrics.open_sockets().get("prices", 0) == 0
+    assert not client.hexists(metrics.KEY, "gone:1")
+

@@ -69,3 +69,32 @@ async def test_it_answers_a_bad_client_frame_with_an_error_and_stays_open(in_mem
     await comm.send_to(text_data='{"type": "ping"}')
     assert json.loads(await comm.receive_from()) == {"type": "pong"}
     await comm.disconnect()
+
+
+async def _from(address: str, path: str = "/ws/prices/"):
+    comm = communicator(path)
+    comm.scope["client"] = (address, 50000)
+    connected, _ = await comm.connect()
+    assert connected
+    return comm
+
+
+async def test_it_refuses_sockets_past_the_limit_per_client_address(in_memory_layer, snapshot_calls, settings):
+    settings.WS_MAX_CONNECTIONS_PER_IP = 2
+    held = [await _from("203.0.113.5"), await _from("203.0.113.5", "/ws/predictions/")]
+    assert json.loads(await held[0].receive_from())["type"] == "price.snapshot"
+
+    refused = await _from("203.0.113.5")
+    frame = json.loads(await refused.receive_from())
+    assert frame["code"] == "too_many_connections"
+    assert await refused.receive_output() == {"type": "websocket.close", "code": 1008}
+    await refused.disconnect(code=1008)
+
+    other = await _from("198.51.100.9")  # another address has its own allowance
+    assert json.loads(await other.receive_from())["type"] == "price.snapshot"
+
+    await held[0].disconnect()  # a socket closed frees its place
+    again = await _from("203.0.113.5")
+    assert json.loads(await again.receive_from())["type"] == "price.snapshot"
+    for comm in (held[1], other, again):
+        await comm.disconnect()
