@@ -36,10 +36,12 @@ demo: $(STAMP)
 	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(DEMO_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -e /dev/null -f Procfile.demo
 
-## make test: lint, migrations in step with the models, the whole test suite.
+## make test: lint, types, migrations in step with the models, the whole test suite.
+TYPED := goldsocial jobs markets news predictions realtime demo
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || echo "note: no chromium; the browser tests skip locally (apt-get install chromium), fail in CI"
 	$(BIN)/ruff check .
+	SECRET_KEY=$${SECRET_KEY:-type-check} $(BIN)/mypy $(TYPED)
 	SECRET_KEY=$${SECRET_KEY:-makemigrations-check} $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 

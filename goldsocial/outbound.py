@@ -18,6 +18,7 @@ from the operator's environment and do not go through here.
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -88,7 +89,7 @@ def _resolve(host: str, port: int) -> list[tuple]:
     infos = socket.getaddrinfo(host, port, allowed_gai_family(), socket.SOCK_STREAM)
     allowed, refused = [], {}
     for info in infos:
-        ip = info[4][0]
+        ip = str(info[4][0])
         refusal = address_refusal(ip)
         if refusal is None:
             allowed.append(info)
@@ -127,11 +128,19 @@ def url_refusal(url: str) -> str | None:
 class _GuardedConnectionMixin:
     """urllib3's connection with `_new_conn` resolving once and connecting to a checked address."""
 
+    # urllib3's HTTPConnection's, which this is mixed into.
+    host: str
+    port: int
+    _dns_host: str
+    timeout: Any
+    socket_options: Any
+    source_address: Any
+
     def _new_conn(self) -> socket.socket:
         try:
             addresses = _resolve(self._dns_host, self.port)
         except socket.gaierror as exc:
-            raise NameResolutionError(self.host, self, exc) from exc
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
         except UnicodeError:
             raise OutboundRefused(f"{self.host[:100]!r} is not a valid host name") from None
         error: OSError | None = None
@@ -152,7 +161,7 @@ class _GuardedConnectionMixin:
         if isinstance(error, TimeoutError):
             raise ConnectTimeoutError(
                 self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from error
-        raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+        raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error  # type: ignore[arg-type]
 
 
 class GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):

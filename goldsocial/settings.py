@@ -7,6 +7,7 @@ start-up with ImproperlyConfigured naming the variable.
 import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -156,7 +157,8 @@ CACHES = {
 # --- Channel layer (realtime app; docs/realtime.md) --------------------------------------
 # The PubSub layer: one PUBLISH per broadcast, fanned out inside each server process, and no
 # group expiry, so a socket open for days keeps receiving (the core layer drops group members
-# after group_expiry, 1 day). Chosen by measurement: bench/fanout/layer.py.
+# after group_expiry, 1 day). Chosen by measurement (bench/fanout, config ours-core-layer;
+# docs/realtime.md).
 # Redis Pub/Sub channels ignore the database number, so the prefix carries it: two deployments
 # (or two test runs) on one Redis server with different databases must not hear each other.
 _redis_db = urlsplit(REDIS_URL).path.strip("/") or "0"
@@ -247,7 +249,7 @@ PRICE_HISTORY_RETENTION_DAYS = env_int("PRICE_HISTORY_RETENTION_DAYS", 30, minim
 PRICE_HISTORY_MAX_ROWS = env_int("PRICE_HISTORY_MAX_ROWS", 5000, minimum=1, maximum=100_000)
 MARKET_CLOSED_POLL_SECONDS = env_int("MARKET_CLOSED_POLL_SECONDS", 300, minimum=1)
 
-# --- News (issue 4; docs/news.md) ------------------------------------------------------
+# --- News (docs/news.md) ---------------------------------------------------------------
 # Feeds are rows (news.NewsSource, edited in the admin); these bound how they are fetched.
 NEWS_FETCH_WORKERS = env_int("NEWS_FETCH_WORKERS", 8, minimum=1, maximum=64)
 NEWS_CONNECT_TIMEOUT = env_float("NEWS_CONNECT_TIMEOUT", 5.0, minimum=0.1)
@@ -264,7 +266,7 @@ NEWS_PAGE_SIZE = env_int("NEWS_PAGE_SIZE", 20, minimum=1, maximum=100)
 NEWS_USER_AGENT = env_str("NEWS_USER_AGENT", "") or "GoldSocial-news/0.1"
 
 # --- REST -----------------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
@@ -302,7 +304,7 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # public addresses. The tests and `make demo` allow 127.0.0.0/8 for their local servers.
 OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS")
 
-# --- Predictions (issue 5; docs/predictions.md) ----------------------------------------
+# --- Predictions (docs/predictions.md) ---------------------------------------------------
 # DEMO_MODE (markets section) also lets the verifier use simulated prices.
 # A missing final price is retried on each verifier run for this long after verify_time,
 # then the prediction waits for manual verification.
@@ -361,7 +363,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 3600, minimum=0)
 
-# --- Security: HSTS scope (issue 7; docs/DEPLOYMENT.md "Security") -------------------------
+# --- Security: HSTS scope (docs/DEPLOYMENT.md "Security") ----------------------------------
 # Whether every subdomain is HTTPS-only, and whether the domain goes on browsers' preload
 # list (hard to undo), are decisions of the domain's owner, not of this service: off unless
 # set. The deploy checks that warn about them (W005, W021) are silenced for that reason;

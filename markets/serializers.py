@@ -9,7 +9,7 @@ class PriceItemSerializer(serializers.Serializer):
     ask = serializers.FloatField()
     price = serializers.FloatField(help_text="the mid price")
     timestamp = serializers.CharField(help_text="the provider's time of the quote, ISO-8601 UTC with ms")
-    source = serializers.CharField(help_text='a provider, "median(a,b)" or "simulated"')
+    source = serializers.CharField(help_text='a provider, "median(a,b)" or "simulated"')  # type: ignore[assignment]  # a field named source: the stubs take it for Field.source
     age_seconds = serializers.FloatField()
     stale = serializers.BooleanField(help_text="no fresh price: the last known one")
 
@@ -23,7 +23,7 @@ class TickSerializer(serializers.Serializer):
     ask = serializers.FloatField()
     price = serializers.FloatField()
     timestamp = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named source: the stubs take it for Field.source
 
 
 class PriceHistorySerializer(serializers.Serializer):

@@ -97,8 +97,8 @@ def _apply(*, outcome: SourceOutcome, now: datetime, summary: FetchSummary) -> l
     (those are written together in one statement)."""
     source = outcome.source
     source.last_fetch_at = now
-    source.last_status = (outcome.error.status if outcome.failed else outcome.response.status)
-    if outcome.failed:
+    if outcome.error is not None:
+        source.last_status = outcome.error.status
         summary.errors += 1
         summary.failed.append(source.name)
         source.consecutive_errors += 1
@@ -115,6 +115,8 @@ def _apply(*, outcome: SourceOutcome, now: datetime, summary: FetchSummary) -> l
             fields += ["enabled", "disabled_reason"]
         return fields
     response = outcome.response
+    assert response is not None  # no error: the feed server answered
+    source.last_status = response.status
     source.consecutive_errors = 0
     source.next_fetch_at = None
     fields = ["last_fetch_at", "last_status", "consecutive_errors", "next_fetch_at"]
@@ -127,7 +129,7 @@ def _apply(*, outcome: SourceOutcome, now: datetime, summary: FetchSummary) -> l
         return []
     summary.fetched += 1
     source.etag, source.last_modified = response.etag[:500], response.last_modified[:100]
-    source.last_error = "; ".join(outcome.parsed.problems)[:ERROR_LIMIT]
+    source.last_error = "; ".join(outcome.parsed.problems if outcome.parsed else [])[:ERROR_LIMIT]
     return fields + ["etag", "last_modified", "last_error"]
 
 

@@ -21,7 +21,7 @@ class ArticleSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     url = serializers.URLField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named source: the stubs take it for Field.source
     category = serializers.ChoiceField(choices=Category.choices)
     categories = serializers.ListField(child=serializers.ChoiceField(choices=Category.choices))
     published_at = serializers.DateTimeField()

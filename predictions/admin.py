@@ -26,8 +26,7 @@ VERIFY_PERMISSION = "predictions.verify_prediction"
 class OptionInline(admin.TabularInline):
     model = PredictionOption
     extra = 0
-    fields = ["key", "text", "condition"]
-    readonly_fields = fields
+    fields = readonly_fields = ("key", "text", "condition")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -37,9 +36,9 @@ class OptionInline(admin.TabularInline):
 class AuditInline(admin.TabularInline):
     model = VerificationAudit
     extra = 0
-    fields = ["at", "kind", "by", "previous_status", "new_status", "previous_option_key", "new_option_key",
-              "final_price", "final_price_at", "final_price_source", "price_change_percent", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "kind", "by", "previous_status", "new_status", "previous_option_key",
+                                "new_option_key", "final_price", "final_price_at", "final_price_source",
+                                "price_change_percent", "note")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -52,7 +51,9 @@ class VerifyForm(forms.Form):
 
     def __init__(self, *args, prediction: Prediction, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["option"].choices = [
+        option = self.fields["option"]
+        assert isinstance(option, forms.ChoiceField)
+        option.choices = [
             (o.key, f"{o.key}: {o.text}" + (f"  [{o.condition}]" if o.condition else ""))
             for o in prediction.options.all()
         ]
@@ -136,8 +137,8 @@ class PredictionAdmin(admin.ModelAdmin):
 
 @admin.register(UserStats)
 class UserStatsAdmin(admin.ModelAdmin):
-    list_display = ["user", "predictions_counted", "correct", "accuracy", "current_streak", "best_streak"]
-    readonly_fields = list_display + ["updated_at"]
+    list_display = ("user", "predictions_counted", "correct", "accuracy", "current_streak", "best_streak")
+    readonly_fields = (*list_display, "updated_at")
     search_fields = ["user__username"]
 
     # Statistics are derived from the votes by the verifier; an edited row, or one deleted

@@ -65,7 +65,7 @@ class PredictionOut(serializers.ModelSerializer):
                   "verification_note", "options"]
 
     def get_base_price(self, p) -> float:
-        return json_number(p.base_price)
+        return float(p.base_price)  # set at creation, never null
 
     def get_final_price(self, p) -> float | None:
         return json_number(p.final_price)
@@ -88,7 +88,8 @@ class PredictionIn(serializers.Serializer):
     question = serializers.CharField(max_length=280)
     verify_time = serializers.DateTimeField()
     verification = serializers.ChoiceField(choices=Prediction.Verification.choices, default="auto")
-    options = OptionIn(many=True, allow_empty=True, max_length=10)
+    # many=True makes a ListSerializer, which takes max_length; the stubs do not know that.
+    options = OptionIn(many=True, allow_empty=True, max_length=10)  # type: ignore[call-arg]
 
 
 class PredictionListCreate(generics.ListAPIView):

@@ -18,6 +18,7 @@ at creation without sampling. Positions in errors are 1-based character position
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -66,7 +67,7 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, index)
         if match is None:
             raise ParseError(f"unexpected character {text[index]!r}", index + 1)
-        kind = match.lastgroup
+        kind = match.lastgroup or ""  # every alternative of _TOKEN is a named group
         value = match.group()
         if kind == "word":
             lowered = value.lower()
@@ -196,7 +197,7 @@ def parse(text: str) -> Node:
 
 # --- Evaluation ----------------------------------------------------------------------------
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {
     ">=": lambda a, b: a >= b,
     ">": lambda a, b: a > b,
     "<=": lambda a, b: a <= b,
@@ -246,7 +247,7 @@ class Interval:
         return f"{left}{low}, {high}{right}"
 
 
-def _interval(low, high, low_closed, high_closed) -> Interval:
+def _interval(low: Decimal, high: Decimal, low_closed: bool, high_closed: bool) -> Interval:
     # Infinite ends are never closed: no price change is infinite.
     return Interval(low, high, low_closed and low != NEG_INF, high_closed and high != INF)
 
@@ -258,7 +259,7 @@ class IntervalSet:
     intervals: tuple[Interval, ...]
 
     @classmethod
-    def of(cls, intervals) -> IntervalSet:
+    def of(cls, intervals: Iterable[Interval]) -> IntervalSet:
         items = sorted((i for i in intervals if not i.is_empty()), key=lambda i: (i.low, not i.low_closed))
         merged: list[Interval] = []
         for item in items:

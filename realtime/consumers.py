@@ -206,7 +206,8 @@ class PricesConsumer(RelayConsumer):
             await self.base_send({"type": "websocket.send", "text": frames[key]})
 
     def _filtered_frame(self, event: dict) -> str | None:
-        prices = [item for item in event.get("prices", []) if item.get("symbol") in self.symbols]
+        wanted = self.symbols or []
+        prices = [item for item in event.get("prices", []) if item.get("symbol") in wanted]
         return events.encode({**event, "prices": prices}).frame if prices else None
 
 
