@@ -66,7 +66,7 @@ def _log_failure(task: asyncio.Task) -> None:
 class LocalGroups:
     """The groups of one event loop (one server process): members, and one reader per group."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.members: dict[str, dict] = {}
         self.readers: dict[str, tuple[asyncio.Task, asyncio.Future]] = {}
 
