@@ -284,6 +284,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # One name for the news categories used by several serializers (drf_spectacular.W001).
     "ENUM_NAME_OVERRIDES": {"NewsCategoryEnum": "news.models.Category"},
+    # Request bodies get their own components, so that a required text field says minLength 1
+    # there (DRF refuses a blank one) and a response's text may still be empty.
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Abuse limits and outbound requests (docs/DEPLOYMENT.md "Security") --------------------

@@ -5,25 +5,29 @@ from datetime import UTC, timedelta
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from goldsocial.openapi import FIELD_ERROR, NOT_FOUND
 from goldsocial.timefmt import iso_ms
 from markets.selectors import prices_latest, ticks_between
 from markets.serializers import PriceHistorySerializer, PricesSerializer
 
 DEFAULT_HISTORY_SPAN = timedelta(hours=1)
+# _moment's input: an ISO-8601 date-time, or empty for the default.
+MOMENT = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]}
 
 
 class PricesView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: PricesSerializer},
-                   parameters=[OpenApiParameter("symbols", str, description="comma-separated, e.g. XAUUSD,BTCUSD")])
+    @extend_schema(responses={200: PricesSerializer, 400: FIELD_ERROR}, parameters=[
+        OpenApiParameter("symbols", str, many=True, explode=False, style="form", enum=[*settings.MARKET_SYMBOLS, ""],
+                         description="comma-separated, e.g. XAUUSD,BTCUSD (case, spaces and empty items do not "
+                                     "matter); default: all")])
     def get(self, request):
         symbols = None
         if request.query_params.get("symbols"):
@@ -45,15 +49,24 @@ def _moment(request, name):
         value = None
     if value is None:
         raise ValidationError({name: f"{raw!r} is not an ISO-8601 date-time, e.g. 2026-11-29T09:00:00Z"})
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not value.tzinfo:
+        return value.replace(tzinfo=UTC)
+    try:
+        # In UTC: ISO-8601 allows offsets up to 23:59, PostgreSQL refuses more than 15:59.
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError({name: f"{raw!r} is before the year 1 in UTC"}) from None
 
 
 class PriceHistoryView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: PriceHistorySerializer}, parameters=[
-        OpenApiParameter("start", OpenApiTypes.DATETIME, description="default: one hour before end"),
-        OpenApiParameter("end", OpenApiTypes.DATETIME, description="default: now"),
+    @extend_schema(responses={200: PriceHistorySerializer, 400: FIELD_ERROR, 404: NOT_FOUND}, parameters=[
+        OpenApiParameter("symbol", str, OpenApiParameter.PATH, enum=settings.SYMBOLS_ALL,
+                         description="a market symbol (case does not matter)"),
+        OpenApiParameter("start", MOMENT,
+                         description="default (or empty): one hour before end; after end answers 400"),
+        OpenApiParameter("end", MOMENT, description="default (or empty): now"),
     ])
     def get(self, request, symbol):
         symbol = symbol.upper()

@@ -1,9 +1,10 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from goldsocial.openapi import FIELD_ERRORS
 from goldsocial.throttling import AnonReadThrottle, AnonSearchThrottle
 from news.models import Category
 from news.selectors import PageOutOfRange, article_page
@@ -42,11 +43,16 @@ class NewsListView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("category", enum=Category.values, description="articles in this category"),
-            OpenApiParameter("search", str, description="words in the title or summary (case-insensitive)"),
-            OpenApiParameter("page", int, description="1-based"),
+            # The bounds are NewsQuerySerializer's; an empty category means all of them.
+            OpenApiParameter("category", enum=[*Category.values, ""], description="articles in this category"),
+            OpenApiParameter("search", {"type": "string", "maxLength": 200},
+                             description="words in the title or summary (case-insensitive)"),
+            OpenApiParameter("page", {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 10_000},
+                                                {"type": "string", "enum": [""]}]},
+                             description="1-based (empty: 1); a page past the last answers 404"),
         ],
-        responses=NewsPageSerializer,
+        responses={200: NewsPageSerializer, 400: FIELD_ERRORS,
+                   404: OpenApiResponse(FIELD_ERRORS.response, description="no such page")},
     )
     def get(self, request):
         query = NewsQuerySerializer(data=request.query_params)

@@ -3,8 +3,7 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from goldsocial.openapi import FIELD_ERRORS, NESTED_FIELD_ERRORS, NO_ROUTE, NOT_AUTHENTICATED, NOT_FOUND, THROTTLED
 from goldsocial.outbound import url_refusal
 from goldsocial.timefmt import iso_ms
 from predictions import selectors
@@ -27,6 +27,20 @@ class Page(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_schema_operation_parameters(self, view):
+        # What DRF really does with them: a page that does not exist answers 404 ("last" is the
+        # last page); page_size is never refused (a larger one gives max_page_size, anything that
+        # is not a whole number >= 1 the default), so the schema cannot promise an integer.
+        return [
+            {"name": self.page_query_param, "required": False, "in": "query",
+             "description": 'a page number, from 1, or "last" (empty: 1); a page past the last answers 404',
+             "schema": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "enum": ["", "last"]}]}},
+            {"name": self.page_size_query_param, "required": False, "in": "query",
+             "description": f"results per page, 1 to {self.max_page_size} (larger gives {self.max_page_size}); "
+                            f"a value that is not a whole number >= 1 gives {self.page_size}",
+             "schema": {"type": "string"}},
+        ]
 
 
 class Timestamp(serializers.DateTimeField):
@@ -49,8 +63,8 @@ class PredictionOut(serializers.ModelSerializer):
     verify_time = Timestamp()
     created_at = Timestamp()
     base_price_at = Timestamp()
-    final_price_at = Timestamp()
-    verified_at = Timestamp()
+    final_price_at = Timestamp(allow_null=True)
+    verified_at = Timestamp(allow_null=True)
     base_price = serializers.SerializerMethodField()
     final_price = serializers.SerializerMethodField()
     price_change_percent = serializers.SerializerMethodField()
@@ -92,6 +106,11 @@ class PredictionIn(serializers.Serializer):
     options = OptionIn(many=True, allow_empty=True, max_length=10)  # type: ignore[call-arg]
 
 
+@extend_schema(methods=["GET"], parameters=[
+    OpenApiParameter("status", enum=[*Prediction.Status.values, ""],
+                     description="only predictions in this state (empty: all)"),
+    OpenApiParameter("symbol", str, description="only predictions on this symbol (exact, e.g. XAUUSD)"),
+], responses={200: PredictionOut(many=True), 400: FIELD_ERRORS, 404: NOT_FOUND})
 class PredictionListCreate(generics.ListAPIView):
     serializer_class = PredictionOut
     pagination_class = Page
@@ -108,7 +127,9 @@ class PredictionListCreate(generics.ListAPIView):
             raise serializers.ValidationError({"status": [f"expected one of {', '.join(Prediction.Status.values)}"]})
         return selectors.prediction_list(status=status_, symbol=self.request.query_params.get("symbol") or None)
 
-    @extend_schema(request=PredictionIn, responses={201: PredictionOut, 400: OpenApiTypes.OBJECT})
+    # JSON only: the options are a list of objects, which form encodings cannot carry.
+    @extend_schema(request={"application/json": PredictionIn}, responses={
+        201: PredictionOut, 400: NESTED_FIELD_ERRORS, 403: NOT_AUTHENTICATED, 429: THROTTLED})
     def post(self, request):
         incoming = PredictionIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -121,6 +142,7 @@ class PredictionListCreate(generics.ListAPIView):
         return Response({**PredictionOut(prediction).data, "warnings": warnings}, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(responses={200: PredictionOut, 404: NOT_FOUND, (404, "text/html"): NO_ROUTE})
 class PredictionDetail(generics.RetrieveAPIView):
     serializer_class = PredictionOut
 
@@ -132,6 +154,14 @@ class VoteIn(serializers.Serializer):
     option = serializers.CharField(max_length=8)
 
 
+# A body that cannot be parsed ({"detail": ...}), a malformed one ({"option": [...]}) or a refused
+# vote (with its code).
+VOTE_REFUSED = inline_serializer("VoteRefused", {
+    "detail": serializers.CharField(required=False),
+    "option": serializers.ListField(child=serializers.CharField(), required=False),
+    "code": serializers.CharField(required=False, help_text="why a vote was refused, e.g. duplicate")})
+
+
 class VoteCreate(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [ScopedRateThrottle]
@@ -139,7 +169,8 @@ class VoteCreate(APIView):
 
     @extend_schema(request=VoteIn, responses={201: inline_serializer("VoteOut", {
         "prediction": serializers.IntegerField(), "option": serializers.CharField(),
-        "created_at": serializers.DateTimeField()}), 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+        "created_at": serializers.DateTimeField()}), 400: VOTE_REFUSED, 403: NOT_AUTHENTICATED, 404: NOT_FOUND,
+        (404, "text/html"): NO_ROUTE, 409: VOTE_REFUSED, 429: THROTTLED})
     def post(self, request, pk):
         incoming = VoteIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -168,6 +199,11 @@ class StatsOut(serializers.ModelSerializer):
         return round(accuracy, 2)
 
 
+@extend_schema(parameters=[
+    OpenApiParameter("ordering", enum=list(selectors.LEADERBOARD_ORDERINGS), default="correct"),
+    OpenApiParameter("min_predictions", {"type": "integer", "minimum": 0}, default=1,
+                     description="only users with at least this many counted predictions"),
+], responses={200: StatsOut(many=True), 400: FIELD_ERRORS, 404: NOT_FOUND})
 class Leaderboard(generics.ListAPIView):
     serializer_class = StatsOut
     pagination_class = Page
@@ -178,7 +214,8 @@ class Leaderboard(generics.ListAPIView):
             raise serializers.ValidationError(
                 {"ordering": [f"expected one of {', '.join(selectors.LEADERBOARD_ORDERINGS)}"]})
         raw = self.request.query_params.get("min_predictions", "1")
-        if not raw.isdigit():
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if not raw.isdecimal():
             raise serializers.ValidationError({"min_predictions": ["expected a whole number >= 0"]})
         return selectors.leaderboard(ordering=ordering, min_predictions=int(raw))
 
@@ -186,14 +223,14 @@ class Leaderboard(generics.ListAPIView):
 class MyStats(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=StatsOut)
+    @extend_schema(responses={200: StatsOut, 403: NOT_AUTHENTICATED})
     def get(self, request):
         return Response(StatsOut(selectors.user_stats(user=request.user)).data)
 
 
 class NotificationOut(serializers.ModelSerializer):
     created_at = Timestamp()
-    read_at = Timestamp()
+    read_at = Timestamp(allow_null=True)
     message = serializers.SerializerMethodField()
 
     class Meta:
@@ -204,6 +241,8 @@ class NotificationOut(serializers.ModelSerializer):
         return notification_message(prediction_id=n.prediction_id, kind=n.kind, is_correct=n.is_correct)
 
 
+@extend_schema(parameters=[OpenApiParameter("unread", str, description="1, true or yes: unread ones only")],
+               responses={200: NotificationOut(many=True), 403: NOT_AUTHENTICATED, 404: NOT_FOUND})
 class NotificationList(generics.ListAPIView):
     serializer_class = NotificationOut
     pagination_class = Page
@@ -215,7 +254,9 @@ class NotificationList(generics.ListAPIView):
 
 
 class MarkReadIn(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    # Ids are 64-bit: the database cannot even compare with a larger number.
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), required=False,
+                                max_length=1000)
 
 
 class NotificationsMarkRead(APIView):
@@ -223,8 +264,10 @@ class NotificationsMarkRead(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=MarkReadIn, responses=inline_serializer("MarkedRead", {
-        "marked_read": serializers.IntegerField()}))
+    # Documented as JSON: a form's repeated ids are read too, but many of them meet Django's limit
+    # on form fields (DATA_UPLOAD_MAX_NUMBER_FIELDS), answered with its HTML 400.
+    @extend_schema(request={"application/json": MarkReadIn}, responses={200: inline_serializer("MarkedRead", {
+        "marked_read": serializers.IntegerField()}), 400: NESTED_FIELD_ERRORS, 403: NOT_AUTHENTICATED})
     def post(self, request):
         incoming = MarkReadIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -256,11 +299,16 @@ class PushSubscriptions(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=inline_serializer("VapidKey", {"vapid_public_key": serializers.CharField()}))
+    @extend_schema(responses={200: inline_serializer("VapidKey", {
+        "vapid_public_key": serializers.CharField(allow_null=True, help_text="null while Web Push is off")}),
+        403: NOT_AUTHENTICATED})
     def get(self, request):
         return Response({"vapid_public_key": settings.VAPID_PUBLIC_KEY or None})
 
-    @extend_schema(request=SubscriptionIn, responses={201: OpenApiTypes.OBJECT})
+    # JSON only: "keys" is a nested object.
+    @extend_schema(request={"application/json": SubscriptionIn}, responses={
+        201: inline_serializer("SubscriptionRegistered", {"endpoint": serializers.URLField()}),
+        400: NESTED_FIELD_ERRORS, 403: NOT_AUTHENTICATED})
     def post(self, request):
         incoming = SubscriptionIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -270,7 +318,7 @@ class PushSubscriptions(APIView):
         return Response({"endpoint": data["endpoint"]}, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=inline_serializer("SubscriptionEndpoint", {"endpoint": serializers.URLField()}),
-                   responses={204: None, 404: None})
+                   responses={204: None, 403: NOT_AUTHENTICATED, 404: None})
     def delete(self, request):
         endpoint = request.data.get("endpoint") if isinstance(request.data, dict) else None
         deleted = request.user.push_subscriptions.filter(endpoint=endpoint).delete()[0] if endpoint else 0

@@ -107,6 +107,24 @@ def test_it_reads_an_offset_whose_plus_arrived_as_a_space(client):
     assert response.status_code == 200 and response.json()["count"] == 1
 
 
+def test_it_reads_an_offset_beyond_what_postgresql_takes(client):
+    # ISO-8601 allows offsets up to 23:59; PostgreSQL refuses more than 15:59 (a server error).
+    start = timezone.now() - timedelta(minutes=1)
+    make_ticks("XAUUSD", start, 1)
+    raw = (start - timedelta(seconds=1)).astimezone(timezone.get_fixed_timezone(20 * 60 + 5)).isoformat()
+
+    response = client.get("/api/prices/XAUUSD/history/", {"start": raw})
+
+    assert response.status_code == 200 and response.json()["count"] == 1
+
+
+def test_it_answers_400_for_a_time_that_in_utc_is_before_year_one(client):
+    response = client.get("/api/prices/XAUUSD/history/", {"start": "0001-01-01T00:00:00+20:00"})
+
+    assert response.status_code == 400
+    assert "start" in response.json()
+
+
 def test_it_answers_400_for_an_end_so_early_that_no_default_start_exists(client):
     response = client.get("/api/prices/XAUUSD/history/?end=0001-01-01T00:10:00Z")
 

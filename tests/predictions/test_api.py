@@ -196,6 +196,14 @@ def test_it_serves_the_leaderboard_and_my_stats(api, alice, bob):
     assert APIClient().get("/api/me/stats/").status_code in (401, 403)
 
 
+@pytest.mark.parametrize("raw", ["²", "1.5", "", "١٢x"])
+def test_it_refuses_a_min_predictions_that_is_not_a_whole_number_with_400(db, raw):
+    # "²" is a digit to str.isdigit() that int() refuses: it used to be a server error.
+    response = APIClient().get("/api/leaderboard/", {"min_predictions": raw})
+    assert response.status_code == 400
+    assert "min_predictions" in response.json()
+
+
 def test_it_shows_zero_stats_before_the_first_counted_call(api):
     assert api.get("/api/me/stats/").json()["predictions_counted"] == 0
 
@@ -213,6 +221,13 @@ def test_it_lists_notifications_and_marks_them_read(api, alice, bob, fresh_price
     assert Notification.objects.get(user=bob).read_at is None
     assert api.post("/api/notifications/read/", {"ids": ["x"]}, format="json").status_code == 400
     assert APIClient().get("/api/notifications/").status_code in (401, 403)
+
+
+def test_it_refuses_a_notification_id_beyond_64_bits_with_400(api):
+    # The database cannot compare with it: it used to be a server error.
+    response = api.post("/api/notifications/read/", {"ids": [1, 2**63]}, format="json")
+    assert response.status_code == 400
+    assert "ids" in response.json()
 
 
 def test_it_registers_and_forgets_a_push_subscription(api, alice, settings):
