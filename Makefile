@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test demo lint install clean
+.PHONY: run test demo lint mutants install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,5 +48,17 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+## make mutants: mutation testing (on demand, minutes; not in CI): the condition language, the trust
+## rules (markets/trust.py quote_problem, price_combine) and the job lease (jobs/services.py _claim).
+## Which files: [tool.mutmut] in pyproject.toml. Survivors judged harmless: docs/MUTANTS.md.
+## One at a time: make mutants MUTANTS='markets.trust.x_price_combine*'
+MUTANTS ?= predictions.conditions.* markets.trust.x_quote_problem__* markets.trust.x_price_combine__* \
+	jobs.services.x__claim__*
+mutants: $(STAMP)
+	rm -rf mutants
+	@# One child: the job-lease tests share one SQLite test database file.
+	$(BIN)/mutmut run --max-children 1 $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) *.egg-info test_db*.sqlite3* staticfiles
+	rm -rf $(VENV) *.egg-info test_db*.sqlite3* staticfiles mutants

@@ -127,6 +127,89 @@ def test_it_accepts_a_move_within_the_bound():
     assert price.mid == Decimal("4300")
 
 
+# --- the rules at their bounds (RULES: 5 %, quotes 30 s old, a reference 120 s old) ----------
+
+def test_it_accepts_a_price_below_one():
+    price, problems = combine([quote("0.5")])
+
+    assert (price.symbol, price.mid, problems) == ("XAUUSD", Decimal("0.5"), [])
+
+
+@pytest.mark.parametrize(("quote", "reason"), [
+    (quote(1, bid=1, ask=0), "non-positive"),
+    (quote(10**11), "out of range"),
+])
+def test_it_refuses_a_quote_at_the_edge_of_what_is_possible(quote, reason):
+    price, problems = combine([quote])
+
+    assert price is None
+    assert reason in problems[0]
+
+
+def test_it_accepts_a_quote_stamped_as_far_ahead_as_the_tolerance():
+    price, _ = combine([quote(4160, age=-5)])
+
+    assert price is not None
+
+
+def test_it_still_judges_a_jump_by_a_reference_as_old_as_the_window():
+    price, _ = combine([quote(4600, "a")], reference=reference(4160, age=120))
+
+    assert price is None
+
+
+def test_it_takes_a_move_of_exactly_the_bound_for_no_jump():
+    price, problems = combine([quote(4200, "a")], reference=reference(4000))
+
+    assert (price.mid, problems) == (Decimal("4200"), [])
+
+
+def test_it_takes_a_second_source_exactly_the_bound_away_as_confirmation():
+    # 4620 is 5 % above 4400: both confirm the jump, and agree.
+    price, problems = combine([quote(4400, "a"), quote(4620, "b")], reference=reference(4000))
+
+    assert (price.mid, problems) == (Decimal("4510"), [])
+
+
+def test_it_follows_the_larger_camp_when_sources_split_over_a_jump():
+    near, jumped = [quote(4000, "a"), quote(4001, "b"), quote(4002, "c")], [quote(4600, "d"), quote(4601, "e")]
+
+    assert combine(near + jumped, reference=reference(4000))[0].mid == Decimal("4001")
+    assert combine(near[:1] + jumped, reference=reference(4000))[0].mid == Decimal("4600.5")
+
+
+def test_it_says_when_sources_disagree_about_a_jump():
+    _, problems = combine([quote(4160, "a"), quote(4161, "b"), quote(4600, "c"), quote(4601, "d")],
+                          reference=reference(4160))
+
+    assert problems == ["sources disagree about a jump: no price"]
+
+
+def test_it_keeps_a_source_exactly_the_bound_from_the_median():
+    price, problems = combine([quote(4000, "a"), quote(4000, "b"), quote(4200, "c")])
+
+    assert (price.mid, problems) == (Decimal("4000"), [])
+
+
+def test_it_gives_no_price_when_only_half_the_sources_agree():
+    price, problems = combine([quote(3700, "a"), quote(4000, "b"), quote(4100, "c"), quote(4400, "d")])
+
+    assert price is None
+    assert problems == ["sources disagree: no price"]
+
+
+def test_it_takes_two_sources_exactly_the_bound_apart_as_agreeing():
+    price, _ = combine([quote(4200, "a"), quote(4000, "b")])
+
+    assert price.mid == Decimal("4100")
+
+
+def test_it_names_both_sources_when_two_disagree():
+    _, problems = combine([quote(4000, "a"), quote(4600, "b")])
+
+    assert problems == ["a (4000) and b (4600) disagree: no price"]
+
+
 # --- stored ticks -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("source", "demo", "trusted"), [

@@ -12,6 +12,7 @@ from predictions.conditions import (
     ParseError,
     check_options,
     evaluate,
+    matching_option,
     parse,
     to_intervals,
 )
@@ -62,7 +63,7 @@ def test_it_evaluates_each_comparison(op, true_at, false_at):
     ("price >= 1", 1, "unknown name 'price'"),
     ("price_change_percent >= 1 AND", 30, "expected price_change_percent"),
     ("(price_change_percent >= 1", 27, "expected ')'"),
-    ("price_change_percent >= 1)", 26, "expected AND, OR"),
+    ("price_change_percent >= 1)", 26, "expected AND, OR or the end of the condition but found ')'"),
     ("price_change_percent => 1", 22, "unexpected character '='"),
     ("price_change_percent >= 1e5", 26, "unknown name 'e5'"),
     ("price_change_percent >= 1; DROP TABLE x", 26, "unexpected character ';'"),
@@ -76,7 +77,22 @@ def test_it_refuses_bad_conditions_naming_the_position(text, position, fragment)
         parse(text)
     assert error.value.position == position
     assert fragment in str(error.value)
-    assert f"at position {position}" in str(error.value)
+    assert str(error.value) == f"{error.value.message} at position {position}"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (None, "a condition must be text at position 1"),
+    (5, "a condition must be text at position 1"),
+    ("   ", "empty condition at position 1"),
+])
+def test_it_refuses_what_is_not_a_condition(text, message):
+    with pytest.raises(ParseError) as error:
+        parse(text)
+    assert str(error.value) == message
+
+
+def test_it_accepts_a_condition_of_exactly_the_maximum_length():
+    assert parse("price_change_percent > 1".ljust(500)) == Compare(">", Decimal(1))
 
 
 def test_it_accepts_the_seed_options_without_overlap_or_gap():
@@ -104,6 +120,65 @@ def test_it_refuses_a_condition_that_can_never_be_true():
 def test_it_sees_through_not_and_double_negation():
     check = check_options({"A": "NOT (NOT price_change_percent >= 1)", "B": "not price_change_percent >= 1"})
     assert (check.overlaps, check.warnings) == ([], [])
+
+
+SIBLING = "(price_change_percent>1) OR "
+NOT_SIBLING = "NOT price_change_percent>1 OR "
+
+
+@pytest.mark.parametrize(("text", "accepted"), [
+    (SIBLING + "(" * 32 + "price_change_percent>1" + ")" * 32, True),
+    (SIBLING * 16 + "(price_change_percent>1)", True),
+    (SIBLING * 10 + "(" * 33 + "price_change_percent>1" + ")" * 33, False),
+    (NOT_SIBLING + "NOT " * 32 + "price_change_percent>1", True),
+    (NOT_SIBLING * 5 + "NOT " * 33 + "price_change_percent>1", False),
+])
+def test_it_limits_how_deep_each_branch_nests_not_how_many_branches_there_are(text, accepted):
+    if accepted:
+        parse(text)
+    else:
+        with pytest.raises(ParseError, match="nested more than 32 levels deep"):
+            parse(text)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("price_change_percent >= 1", "[1, +inf)"),
+    ("price_change_percent > 1.5", "(1.5, +inf)"),
+    ("price_change_percent <= -0.5", "(-inf, -0.5]"),
+    ("price_change_percent < 2", "(-inf, 2)"),
+    ("price_change_percent >= 1 AND price_change_percent <= 2", "[1, 2]"),
+    ("price_change_percent > 1 AND price_change_percent < 2", "(1, 2)"),
+    ("price_change_percent == 0", "{0}"),
+    ("price_change_percent != 0", "(-inf, 0) ∪ (0, +inf)"),
+    ("price_change_percent > 1 AND price_change_percent < 0", "∅"),
+    # Touching or overlapping pieces are merged, keeping a closed end.
+    ("price_change_percent <= 0 OR price_change_percent > 0", "(-inf, +inf)"),
+    ("(price_change_percent >= 0 AND price_change_percent <= 1) OR "
+     "(price_change_percent > 0 AND price_change_percent < 1)", "[0, 1]"),
+])
+def test_it_shows_a_value_set_as_intervals(text, shown):
+    # The messages about overlaps and gaps name the values this way.
+    assert str(to_intervals(parse(text))) == shown
+
+
+def test_it_reports_every_broken_condition_and_still_checks_the_others():
+    check = check_options({"A": "price >= 1", "B": "price_change_percent >=", "C": "price_change_percent >= 0",
+                           "D": "price_change_percent >> 1", "E": "price_change_percent >= 1"})
+    assert check.errors == {"A": "unknown name 'price' (the only variable is price_change_percent) at position 1",
+                            "B": "expected a number but found the end of the condition at position 24",
+                            "D": "expected a number but found '>' at position 23"}
+    assert check.overlaps == ["options C and E both match price_change_percent in [1, +inf)"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", "A"), ("0.5", "B"), ("-0.5", "C"), ("-3", "D")])
+def test_it_finds_the_option_whose_condition_holds(value, expected):
+    nodes = {key: parse(text) for key, text in SEED.items()}
+    assert matching_option(nodes, Decimal(value)) == expected
+
+
+def test_it_finds_no_option_in_a_gap():
+    nodes = {"UP": parse("price_change_percent > 0"), "DOWN": parse("price_change_percent < 0")}
+    assert matching_option(nodes, Decimal(0)) is None
 
 
 # --- Properties ------------------------------------------------------------------------------
