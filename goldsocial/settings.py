@@ -287,6 +287,8 @@ SPECTACULAR_SETTINGS = {
     # Request bodies get their own components, so that a required text field says minLength 1
     # there (DRF refuses a blank one) and a response's text may still be empty.
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "goldsocial.openapi.document_anonymous_read_throttle"],
 }
 
 # --- Abuse limits and outbound requests (docs/DEPLOYMENT.md "Security") --------------------

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from goldsocial.openapi import FIELD_ERRORS, NESTED_FIELD_ERRORS, NO_ROUTE, NOT_AUTHENTICATED, NOT_FOUND, THROTTLED
+from goldsocial.openapi import FIELD_ERRORS, NESTED_FIELD_ERRORS, NOT_AUTHENTICATED, NOT_FOUND, THROTTLED
 from goldsocial.outbound import url_refusal
 from goldsocial.timefmt import iso_ms
 from predictions import selectors
@@ -142,7 +142,7 @@ class PredictionListCreate(generics.ListAPIView):
         return Response({**PredictionOut(prediction).data, "warnings": warnings}, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(responses={200: PredictionOut, 404: NOT_FOUND, (404, "text/html"): NO_ROUTE})
+@extend_schema(responses={200: PredictionOut, 404: NOT_FOUND})
 class PredictionDetail(generics.RetrieveAPIView):
     serializer_class = PredictionOut
 
@@ -170,7 +170,7 @@ class VoteCreate(APIView):
     @extend_schema(request=VoteIn, responses={201: inline_serializer("VoteOut", {
         "prediction": serializers.IntegerField(), "option": serializers.CharField(),
         "created_at": serializers.DateTimeField()}), 400: VOTE_REFUSED, 403: NOT_AUTHENTICATED, 404: NOT_FOUND,
-        (404, "text/html"): NO_ROUTE, 409: VOTE_REFUSED, 429: THROTTLED})
+        409: VOTE_REFUSED, 429: THROTTLED})
     def post(self, request, pk):
         incoming = VoteIn(data=request.data)
         incoming.is_valid(raise_exception=True)
