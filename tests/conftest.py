@@ -109,7 +109,6 @@ def broadcasts():
         assert_valid_message(message)
 
 
-
 @pytest.fixture(scope="session")
 def make_httpserver(httpserver_listen_address, httpserver_ssl_context):
     """pytest-httpserver's server, threaded: a price cycle sends its requests at once, and a
