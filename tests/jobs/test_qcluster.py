@@ -81,3 +81,11 @@ def test_the_cluster_refuses_to_start_with_a_connection_pool(settings):
 
     with pytest.raises(CommandError, match="DB_POOL=true is for web processes"):
         call_command("qcluster")
+
+
+def test_the_cluster_refuses_a_negative_stop_grace():
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--stop-grace must be 0 or more seconds, got -1.0"):
+        call_command("qcluster", stop_grace=-1.0)
