@@ -8,8 +8,9 @@ multicast, unspecified, reserved and otherwise non-public addresses, IPv4 and IP
 
 The check runs where the socket is opened: the name is resolved once, each address is
 judged, and the socket connects to an address that passed, so no second DNS answer can slip
-between the check and the connection. Each redirect is a new connection and is checked
-again. TLS still verifies the certificate against the name (SNI and Host are unchanged).
+between the check and the connection. A redirect to another host opens a new connection,
+checked the same way. TLS still verifies the certificate against the name (SNI and Host are
+unchanged).
 
 `OUTBOUND_ALLOWED_NETWORKS` (comma-separated CIDRs) exempts networks: the tests and the
 offline demo allow 127.0.0.0/8 for their local servers. The quote providers' base URLs come

@@ -15,7 +15,7 @@ class NewsSourceForm(forms.ModelForm):
         refusal = url_refusal(url)
         if refusal:
             # The fetcher would refuse it at each run; say so while the operator is here.
-            raise forms.ValidationError(f"Refused: {refusal} (feeds must be on public addresses).")
+            raise forms.ValidationError(f"Refused: {refusal}; feeds must be on public addresses.")
         return url
 
 

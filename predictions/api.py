@@ -290,7 +290,7 @@ class SubscriptionIn(serializers.Serializer):
             raise serializers.ValidationError("a push endpoint must be https://")
         refusal = url_refusal(value)
         if refusal:
-            raise serializers.ValidationError(f"refused: {refusal} (push endpoints must be public addresses)")
+            raise serializers.ValidationError(f"refused: {refusal}; push endpoints must be on public addresses")
         return value
 
 
