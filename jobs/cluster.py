@@ -57,16 +57,20 @@ class StoppableCluster(Cluster):
         """
         if self.stopping.is_set() or self.sentinel is None:
             return False
+        return len(self._live_children()) >= MIN_CHILDREN_TO_RUN
+
+    def _live_children(self) -> list[psutil.Process]:
+        """The Sentinel's live children (none when it is gone), remembered for the stop."""
         try:
             sentinel = psutil.Process(self.sentinel.pid)
             if not _alive(sentinel):
-                return False
+                return []
             live = [child for child in sentinel.children() if _alive(child)]
         except psutil.NoSuchProcess:
-            return False
+            return []
         for child in live:
             self._known.setdefault(child.pid, child)
-        return len(live) >= MIN_CHILDREN_TO_RUN
+        return live
 
     def wait(self, poll: float = 0.5) -> None:
         """Block until a stop signal arrives or the Sentinel dies."""
@@ -88,7 +92,7 @@ class StoppableCluster(Cluster):
         self.stopping.set()
         how = "already down"
         if self.sentinel.is_alive():
-            self._remember_children()
+            self._live_children()
             threading.Thread(target=self.stop_event.set, name="sentinel-stop", daemon=True).start()
             self.sentinel.join(self.grace)
             how = "graceful"
@@ -100,13 +104,6 @@ class StoppableCluster(Cluster):
                            "alive" if self.sentinel.is_alive() else "gone", len(leftovers))
             _terminate(leftovers, sentinel=self.sentinel)
         return how
-
-    def _remember_children(self) -> None:
-        try:
-            for child in psutil.Process(self.sentinel.pid).children():
-                self._known.setdefault(child.pid, child)
-        except psutil.NoSuchProcess:
-            pass
 
 
 def _alive(process: psutil.Process) -> bool:
