@@ -300,6 +300,10 @@ ANON_READ_RATE = env_rate("ANON_READ_RATE", "300/minute")
 ANON_SEARCH_RATE = env_rate("ANON_SEARCH_RATE", "30/minute")
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["goldsocial.throttling.AnonReadThrottle"]
 REST_FRAMEWORK["NUM_PROXIES"] = 0
+# Sign-in attempts (POST /api/auth/token/): per client address, and per username whatever the
+# address, so guessing one user's password from many addresses is slow too (goldsocial/tokens.py).
+AUTH_TOKEN_RATE = env_rate("AUTH_TOKEN_RATE", "10/minute")
+AUTH_TOKEN_USERNAME_RATE = env_rate("AUTH_TOKEN_USERNAME_RATE", "20/hour")
 # WebSockets one client address may hold on one web process; more are closed with 1008.
 WS_MAX_CONNECTIONS_PER_IP = env_int("WS_MAX_CONNECTIONS_PER_IP", 50, minimum=1)
 # /metrics answers only "Authorization: Bearer <METRICS_TOKEN>" when set; open when empty.
@@ -328,6 +332,12 @@ if PREDICTION_NOTIFY_DELIVERY not in {"async", "inline"}:
 PREDICTION_THROTTLE_RATES = {"prediction_create": env_rate("PREDICTION_CREATE_RATE", "30/hour"),
                              "prediction_vote": env_rate("PREDICTION_VOTE_RATE", "300/hour")}
 REST_FRAMEWORK.setdefault("DEFAULT_THROTTLE_RATES", {}).update(PREDICTION_THROTTLE_RATES)
+# Voting closes this long before verify_time, so a vote cannot be cast on a price that is all but
+# known; creation refuses a verify_time sooner than now plus this.
+PREDICTION_VOTE_CLOSE_SECONDS = env_int("PREDICTION_VOTE_CLOSE_SECONDS", 60, minimum=0, maximum=86400)
+# Per-option vote counts are null for everyone but staff until voting closes, so a late voter
+# cannot copy the crowd.
+PREDICTION_HIDE_VOTES_UNTIL_CLOSE = env_bool("PREDICTION_HIDE_VOTES_UNTIL_CLOSE", True)
 # Web Push: all three set, or push is off (logged once per delivery run).
 VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
 VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")

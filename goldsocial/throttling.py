@@ -1,4 +1,5 @@
-"""Anonymous reads, throttled per client address, so reading everything costs the reader.
+"""Anonymous reads, throttled per client address, so reading everything costs the reader; and
+sign-in attempts, per client address and per username.
 
 The address is REMOTE_ADDR (REST_FRAMEWORK's NUM_PROXIES is 0, so a client-sent
 X-Forwarded-For is never believed); behind a proxy, uvicorn's --proxy-headers with
@@ -7,12 +8,13 @@ X-Forwarded-For is never believed); behind a proxy, uvicorn's --proxy-headers wi
 per-user rates.
 """
 
+import hashlib
 import ipaddress
 import logging
 
 from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.throttling import AnonRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -70,3 +72,35 @@ class AnonSearchThrottle(AnonReadThrottle):
 
     def applies(self, request) -> bool:
         return super().applies(request) and bool(request.query_params.get("search", "").strip())
+
+
+class SignInAddressThrottle(SimpleRateThrottle):
+    """Sign-in attempts (POST /api/auth/token/): AUTH_TOKEN_RATE per client address."""
+
+    scope = "auth_token"
+    setting = "AUTH_TOKEN_RATE"
+
+    def get_rate(self):
+        return getattr(settings, self.setting)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": client_key(self.get_ident(request))}
+
+
+class SignInUsernameThrottle(SignInAddressThrottle):
+    """Sign-in attempts for one username from any address: AUTH_TOKEN_USERNAME_RATE.
+
+    Whoever guesses one user's password from many addresses gets no more tries than from one.
+    Counted under a digest of the name as typed, case and outer spaces aside, so that neither
+    "Alice" nor " alice" is a fresh allowance and no client text becomes a cache key.
+    """
+
+    scope = "auth_token_username"
+    setting = "AUTH_TOKEN_USERNAME_RATE"
+
+    def get_cache_key(self, request, view):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if not isinstance(username, str) or not username.strip():
+            return None  # refused by the serializer with a field error, nothing to guess
+        digest = hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from goldsocial import errors, health
+from goldsocial import auth_api, errors, health
 
 handler500 = "goldsocial.errors.server_error"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Our template: the stock one loads its fonts from Google.
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="redoc"),
+    path("api/auth/token/", auth_api.AuthToken.as_view(), name="auth-token"),
     path("", include("jobs.urls")),
     path("api/", include("markets.urls")),
     path("api/", include("news.urls")),

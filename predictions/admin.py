@@ -1,4 +1,4 @@
-"""Admin: predictions with status/symbol filters and a manual verification screen."""
+"""Admin: predictions with status/symbol filters, a manual verification screen and a cancel action."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,6 +18,7 @@ from predictions.models import (
     UserStats,
     VerificationAudit,
 )
+from predictions.services.cancellation import CancellationRefused, prediction_cancel
 from predictions.services.verification import VerificationRefused, prediction_verify_manual
 
 VERIFY_PERMISSION = "predictions.verify_prediction"
@@ -71,9 +72,27 @@ class PredictionAdmin(admin.ModelAdmin):
     # correct_option is shown through a method, which the admin's automatic select_related()
     # does not see.
     list_select_related = ["correct_option"]
+    actions = ["cancel_selected"]
 
     def has_add_permission(self, request):
         return False  # predictions are created through the API, on a fresh price
+
+    def has_cancel_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("predictions.change_prediction")
+
+    @admin.action(description="Cancel selected predictions (voters are notified)", permissions=["cancel"])
+    def cancel_selected(self, request, queryset):
+        # One transaction per prediction, as the API does: one that was resolved meanwhile is
+        # refused and reported without undoing the others.
+        cancelled, now = [], timezone.now()
+        for pk in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                prediction_cancel(prediction_id=pk, by=request.user, now=now, note="cancelled in the admin")
+                cancelled.append(f"#{pk}")
+            except CancellationRefused as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        if cancelled:
+            self.message_user(request, f"cancelled {', '.join(cancelled)}", messages.SUCCESS)
 
     def get_deleted_objects(self, objs, request):
         # A prediction with votes or verification records shows as protected, so neither the

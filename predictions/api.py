@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -17,6 +17,7 @@ from goldsocial.timefmt import iso_ms
 from predictions import selectors
 from predictions.events import json_number, notification_message
 from predictions.models import Notification, Prediction, UserStats
+from predictions.services.cancellation import CancellationRefused, prediction_cancel
 from predictions.services.creation import PredictionRefused, prediction_create
 from predictions.services.delivery import push_subscription_register
 from predictions.services.notifications import notifications_mark_read
@@ -52,9 +53,11 @@ class OptionOut(serializers.Serializer):
     key = serializers.CharField()
     text = serializers.CharField()
     condition = serializers.CharField()
-    votes = serializers.SerializerMethodField()
+    votes = serializers.SerializerMethodField(help_text=(
+        "votes for this option; null (hidden) for everyone but staff while the prediction is active and "
+        "voting has not closed (PREDICTION_HIDE_VOTES_UNTIL_CLOSE), so a late vote cannot copy the crowd"))
 
-    def get_votes(self, option) -> int:
+    def get_votes(self, option) -> int | None:
         return getattr(option, "vote_count", 0)
 
 
@@ -65,6 +68,8 @@ class PredictionOut(serializers.ModelSerializer):
     base_price_at = Timestamp()
     final_price_at = Timestamp(allow_null=True)
     verified_at = Timestamp(allow_null=True)
+    voting_closes_at = Timestamp(read_only=True, help_text=(
+        "votes are taken until then: PREDICTION_VOTE_CLOSE_SECONDS before verify_time"))
     base_price = serializers.SerializerMethodField()
     final_price = serializers.SerializerMethodField()
     price_change_percent = serializers.SerializerMethodField()
@@ -73,10 +78,20 @@ class PredictionOut(serializers.ModelSerializer):
 
     class Meta:
         model = Prediction
-        fields = ["id", "creator", "symbol", "question", "verification", "verify_time", "status", "created_at",
+        fields = ["id", "creator", "symbol", "question", "verification", "verify_time", "voting_closes_at",
+                  "status", "created_at",
                   "base_price", "base_price_at", "base_price_source", "final_price", "final_price_at",
                   "final_price_source", "price_change_percent", "correct_option", "verified_at",
                   "verification_note", "options"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        staff = request is not None and request.user.is_staff
+        if not staff and instance.votes_hidden(now=self.context.get("now") or timezone.now()):
+            for option in data["options"]:
+                option["votes"] = None
+        return data
 
     def get_base_price(self, p) -> float:
         return float(p.base_price)  # set at creation, never null
@@ -139,7 +154,8 @@ class PredictionListCreate(generics.ListAPIView):
         except PredictionRefused as exc:
             return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
         prediction = selectors.prediction_list().get(pk=prediction.pk)
-        return Response({**PredictionOut(prediction).data, "warnings": warnings}, status=status.HTTP_201_CREATED)
+        return Response({**PredictionOut(prediction, context=self.get_serializer_context()).data,
+                         "warnings": warnings}, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(responses={200: PredictionOut, 404: NOT_FOUND})
@@ -148,6 +164,45 @@ class PredictionDetail(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.prediction_list()
+
+
+class CancelIn(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+                                 help_text="why (kept in the prediction's audit trail)")
+
+
+CANCEL_REFUSED = inline_serializer("CancelRefused", {
+    "detail": serializers.CharField(),
+    "code": serializers.ChoiceField(["not_yours", "has_votes", "already_resolved", "already_cancelled"],
+                                    required=False, help_text="why it was refused (absent: not signed in)")})
+
+
+class PredictionCancel(APIView):
+    """Cancel a prediction: its creator while no one has voted, staff until it is resolved."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "prediction_vote"
+
+    @extend_schema(request={"application/json": CancelIn}, responses={
+        200: PredictionOut, 400: FIELD_ERRORS,
+        403: OpenApiResponse(CANCEL_REFUSED, description="not signed in, or not yours (code not_yours)"),
+        404: NOT_FOUND,
+        409: OpenApiResponse(CANCEL_REFUSED, description="already resolved or cancelled, or (the creator) "
+                                                         "someone has voted"),
+        429: THROTTLED})
+    def post(self, request, pk):
+        incoming = CancelIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        prediction = get_object_or_404(Prediction, pk=pk)
+        try:
+            prediction_cancel(prediction_id=prediction.pk, by=request.user, now=timezone.now(),
+                              note=incoming.validated_data["note"])
+        except CancellationRefused as exc:
+            code = status.HTTP_403_FORBIDDEN if exc.code == "not_yours" else status.HTTP_409_CONFLICT
+            return Response({"detail": str(exc), "code": exc.code}, status=code)
+        prediction = selectors.prediction_list().get(pk=pk)
+        return Response(PredictionOut(prediction, context={"request": request}).data)
 
 
 class VoteIn(serializers.Serializer):

@@ -5,6 +5,7 @@ this module fills them from predictions' models:
 
 - `prediction.verified`, to the groups "predictions" and "prediction.<id>" (WebSocket), after
   automatic or manual verification and after a correction.
+- `prediction.cancelled`, to the same groups, when a prediction is cancelled.
 - `notification`, to "user.<id>" (WebSocket) and as the Web Push payload; its text is also the
   `message` of the REST inbox.
 
@@ -46,8 +47,19 @@ def prediction_verified_broadcast(prediction: Prediction) -> None:
     broadcast_on_commit(wire.prediction_group(prediction.pk), event)
 
 
+def prediction_cancelled_broadcast(prediction: Prediction, *, cancelled_at) -> None:
+    """Send `prediction.cancelled` to everyone watching predictions and to this one's watchers, on commit."""
+    p = prediction
+    event = wire.prediction_cancelled({"id": p.pk, "symbol": p.symbol, "question": p.question, "status": p.status,
+                                       "verify_time": iso_ms(p.verify_time), "cancelled_at": iso_ms(cancelled_at)})
+    broadcast_on_commit(wire.PREDICTIONS, event)
+    broadcast_on_commit(wire.prediction_group(p.pk), event)
+
+
 def notification_message(*, prediction_id: int, kind: str, is_correct: bool | None) -> str:
     """The text a voter reads about the result of their vote."""
+    if kind == Notification.Kind.CANCELLED:
+        return f"#{prediction_id} was cancelled: your vote does not count"
     if is_correct is None:
         return f"#{prediction_id} was void: your vote does not count"
     result = "correct" if is_correct else "not correct"

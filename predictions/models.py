@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
@@ -59,6 +61,16 @@ class Prediction(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.symbol}: {self.question}"
+
+    @property
+    def voting_closes_at(self) -> datetime:
+        """Votes are taken until this long before verify_time (PREDICTION_VOTE_CLOSE_SECONDS)."""
+        return self.verify_time - timedelta(seconds=settings.PREDICTION_VOTE_CLOSE_SECONDS)
+
+    def votes_hidden(self, *, now: datetime) -> bool:
+        """Whether per-option vote counts are kept from non-staff readers at `now`."""
+        return (settings.PREDICTION_HIDE_VOTES_UNTIL_CLOSE and self.status == self.Status.ACTIVE
+                and now < self.voting_closes_at)
 
 
 class PredictionOption(models.Model):
@@ -131,6 +143,7 @@ class VerificationAudit(models.Model):
         CORRECTION = "correction"
         VOID = "void"
         AWAITING_MANUAL = "awaiting_manual"
+        CANCELLED = "cancelled"
 
     prediction = models.ForeignKey(Prediction, on_delete=models.CASCADE, related_name="audits")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -159,6 +172,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         VOTE_RESULT = "vote_result"
         CORRECTION = "correction"
+        CANCELLED = "cancelled"
 
     # No database-level foreign keys: the verifier inserts a row per voter in one statement, and
     # PostgreSQL's per-row constraint triggers cost more than the insert itself (measured in

@@ -20,6 +20,13 @@ def _user_for_token(key: str):
     return token.user
 
 
+@database_sync_to_async
+def token_exists(key: str) -> bool:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.filter(key=key).exists()
+
+
 def _authorization(scope) -> bytes | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
@@ -43,6 +50,8 @@ class TokenAuthMiddleware(BaseMiddleware):
                 scope["auth_error"] = "the Authorization header is not a valid 'Token <key>'"
             else:
                 scope["user"] = user
+                # The socket joins this token's group, so revoking the token closes it.
+                scope["auth_token"] = key.strip()
         return await super().__call__(scope, receive, send)
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from goldsocial.throttling import client_key
 from realtime import events, metrics, snapshot
+from realtime.auth import token_exists
 from realtime.fanout import local_groups
 from realtime.query import QueryError, prediction_id_parse, query_parse, symbols_parse
 
@@ -224,9 +225,14 @@ class PredictionsConsumer(RelayConsumer):
 
 
 class NotificationsConsumer(RelayConsumer):
-    """/ws/notifications/: the signed-in user's personal messages (group user.<id>)."""
+    """/ws/notifications/: the signed-in user's personal messages (group user.<id>).
+
+    A socket signed in with a token also joins that token's group: revoking the token
+    (DELETE /api/auth/token/) sends `token.revoked` there, and the socket relays it and closes.
+    """
 
     kind = "notifications"
+    closing = False
 
     async def groups_for_scope(self):
         query_parse(self.scope.get("query_string", b""), allowed=set())
@@ -236,7 +242,31 @@ class NotificationsConsumer(RelayConsumer):
                 "sign in first: send the session cookie or an 'Authorization: Token <key>' header")
             await self.refuse(CLOSE_UNAUTHENTICATED, "unauthenticated", problem)
             return None
-        return [events.user_group(user.pk)]
+        token = self.scope.get("auth_token")
+        return [events.user_group(user.pk), *([events.token_group(token)] if token else [])]
+
+    async def on_accepted(self):
+        # A revocation that committed between the token check on connect and joining the
+        # token's group was sent before this socket listened: look again, now that it does.
+        token = self.scope.get("auth_token")
+        if token and not await token_exists(token):
+            await self.revoked(events.token_revoked().frame)
+
+    async def relay(self, message):
+        if message.get("event") == "token.revoked":
+            await self.revoked(message["frame"])
+            return
+        await super().relay(message)
+
+    async def revoked(self, frame: str):
+        if self.closing:  # both the check on connect and the broadcast saw the revocation
+            return
+        self.closing = True
+        self.leave_groups()
+        # Messages queued while the socket was being accepted are not sent after the close.
+        self.pending = [] if self.pending is not None else None
+        await self.base_send({"type": "websocket.send", "text": frame})
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
 
 class NotFoundConsumer(RelayConsumer):

@@ -7,6 +7,7 @@ encoding per socket. `SCHEMAS` describes each message type (JSON Schema); the te
 every constructor against it, and docs/realtime.md documents it.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,15 @@ def prediction_group(prediction_id: int) -> str:
 def user_group(user_id: int) -> str:
     """Every /ws/notifications/ socket of one user, on every device."""
     return f"user.{user_id}"
+
+
+def token_group(token_key: str) -> str:
+    """Every /ws/notifications/ socket signed in with one API token.
+
+    Named by a digest of the key, not the key: group names are visible to anyone who can read
+    the channel layer's Redis.
+    """
+    return f"token.{hashlib.sha256(token_key.encode()).hexdigest()[:40]}"
 
 
 # --- messages -----------------------------------------------------------------------------
@@ -58,6 +68,16 @@ def price_update(prices: list[dict[str, Any]]) -> Event:
 def prediction_verified(prediction: dict[str, Any]) -> Event:
     """Sent to PREDICTIONS and the prediction's group after each verification or correction."""
     return encode({"type": "prediction.verified", "prediction": prediction})
+
+
+def prediction_cancelled(prediction: dict[str, Any]) -> Event:
+    """Sent to PREDICTIONS and the prediction's group when it is cancelled (no result, no vote counts)."""
+    return encode({"type": "prediction.cancelled", "prediction": prediction})
+
+
+def token_revoked() -> Event:
+    """Sent to a token's group when it is revoked: its sockets relay it, then close with 4401."""
+    return encode({"type": "token.revoked", "message": "this token was revoked: sign in again for a new one"})
 
 
 def notification(*, id: int, kind: str, prediction_id: int, is_correct: bool | None,  # noqa: A002
@@ -117,12 +137,30 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "prediction.cancelled": {
+        "type": "object", "required": ["type", "prediction"], "additionalProperties": False,
+        "properties": {
+            "type": {"const": "prediction.cancelled"},
+            "prediction": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "symbol", "question", "status", "verify_time", "cancelled_at"],
+                "properties": {
+                    "id": {"type": "integer"}, "symbol": {"type": "string"}, "question": {"type": "string"},
+                    "status": {"const": "cancelled"}, "verify_time": _TIME, "cancelled_at": _TIME,
+                },
+            },
+        },
+    },
+    "token.revoked": {
+        "type": "object", "required": ["type", "message"], "additionalProperties": False,
+        "properties": {"type": {"const": "token.revoked"}, "message": {"type": "string"}},
+    },
     "notification": {
         "type": "object", "additionalProperties": False,
         "required": ["type", "id", "kind", "prediction_id", "is_correct", "created_at", "message"],
         "properties": {
             "type": {"const": "notification"}, "id": {"type": "integer"},
-            "kind": {"enum": ["vote_result", "correction"]},
+            "kind": {"enum": ["vote_result", "correction", "cancelled"]},
             "prediction_id": {"type": "integer"}, "is_correct": {"type": ["boolean", "null"]},
             "created_at": _TIME, "message": {"type": "string"},
         },

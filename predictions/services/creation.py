@@ -29,8 +29,13 @@ def prediction_create(*, creator, symbol: str, question: str, verify_time: datet
     question = (question or "").strip()
     if not question:
         errors["question"].append("a question is required")
+    close = timedelta(seconds=settings.PREDICTION_VOTE_CLOSE_SECONDS)
     if verify_time <= now:
         errors["verify_time"].append(f"must be in the future (now is {iso_ms(now)})")
+    elif verify_time <= now + close:
+        errors["verify_time"].append(
+            f"must be more than {settings.PREDICTION_VOTE_CLOSE_SECONDS} s in the future: voting closes "
+            f"{settings.PREDICTION_VOTE_CLOSE_SECONDS} s before verify_time (now is {iso_ms(now)})")
     if verification not in Prediction.Verification.values:
         errors["verification"].append("expected auto or manual")
 

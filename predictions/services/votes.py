@@ -19,9 +19,13 @@ class VoteRefused(Exception):
 
 
 def vote_cast(*, user, prediction: Prediction, option_key: str, now: datetime) -> Vote:
-    """The user's one vote on an active prediction before its verify_time, or VoteRefused."""
-    if prediction.status != Status.ACTIVE or now >= prediction.verify_time:
-        raise VoteRefused(f"voting on #{prediction.pk} closed at {iso_ms(prediction.verify_time)}", code="closed")
+    """The user's one vote on an active prediction before voting closes, or VoteRefused.
+
+    Voting closes PREDICTION_VOTE_CLOSE_SECONDS before verify_time (`voting_closes_at`).
+    """
+    if prediction.status != Status.ACTIVE or now >= prediction.voting_closes_at:
+        raise VoteRefused(f"voting on #{prediction.pk} closed at {iso_ms(prediction.voting_closes_at)}",
+                          code="closed")
     option = prediction.options.filter(key=option_key).first()
     if option is None:
         keys = ", ".join(prediction.options.values_list("key", flat=True))

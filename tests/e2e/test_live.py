@@ -30,7 +30,9 @@ def live_system(httpserver, redis_url, tmp_path):
     for job in Job.objects.all():
         job_update(job=job, enabled=job.key != "news_fetcher",
                    interval_seconds=5 if job.key == "prediction_verifier" else job.interval_seconds)
-    env = {**provider_env(serve_live_quotes(httpserver)), "PREDICTION_SETTLE_SECONDS": "0"}
+    env = {**provider_env(serve_live_quotes(httpserver)), "PREDICTION_SETTLE_SECONDS": "0",
+           # The prediction below resolves 6 s after it is made: voting must stay open for most of that.
+           "PREDICTION_VOTE_CLOSE_SECONDS": "1"}
     cluster = start_qcluster(tmp_path / "qcluster.log", DJANGO_SETTINGS_MODULE="goldsocial.settings",
                              QCLUSTER_WORKERS=2, **env)
     try:

@@ -137,11 +137,11 @@ def test_it_refuses_votes_on_unknown_options_and_predictions(api, fresh_price):
     assert api.post(f"{URL}999999/vote/", {"option": "A"}, format="json").status_code == 404
 
 
-def test_it_closes_voting_at_verify_time(api, fresh_price, bob):
+def test_it_closes_voting_when_voting_closes(api, fresh_price, bob):
     pk = _create(api)
     prediction = Prediction.objects.get(pk=pk)
     with pytest.raises(VoteRefused, match="closed"):
-        vote_cast(user=bob, prediction=prediction, option_key="A", now=prediction.verify_time)
+        vote_cast(user=bob, prediction=prediction, option_key="A", now=prediction.voting_closes_at)
     Prediction.objects.filter(pk=pk).update(verify_time=timezone.now() - timedelta(seconds=1))
     response = api.post(f"{URL}{pk}/vote/", {"option": "A"}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "closed"
@@ -152,7 +152,8 @@ def test_it_refuses_votes_from_anonymous_users(api, fresh_price):
     assert APIClient().post(f"{URL}{pk}/vote/", {"option": "A"}, format="json").status_code in (401, 403)
 
 
-def test_it_lists_and_filters_predictions_with_vote_counts(api, fresh_price, bob):
+def test_it_lists_and_filters_predictions_with_vote_counts(api, fresh_price, bob, settings):
+    settings.PREDICTION_HIDE_VOTES_UNTIL_CLOSE = False
     first, second = _create(api), _create(api)
     add_tick(symbol="BTCUSD", mid="90000", at=timezone.now())
     third = api.post(URL, body(symbol="btcusd"), format="json").json()["id"]
