@@ -77,3 +77,28 @@ def test_it_refuses_a_foreign_origin_and_accepts_an_allowed_one(server):
     with connect(f"ws://{server}/ws/predictions/", origin="http://localhost:8000") as ws:
         ws.send('{"type": "ping"}')
         assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
+
+
+def test_it_closes_the_sockets_of_a_token_revoked_over_rest(server):
+    import requests
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    get_user_model().objects.create_user("carol", password="pw-carol-12345")
+    signed_in = requests.post(f"http://{server}/api/auth/token/", timeout=10,
+                              json={"username": "carol", "password": "pw-carol-12345"})
+    assert signed_in.status_code == 200, signed_in.text
+    auth = {"Authorization": f"Token {signed_in.json()['token']}"}
+    other = {"Authorization": f"Token {Token.objects.create(user=get_user_model().objects.create_user('dan')).key}"}
+    with connect(f"ws://{server}/ws/notifications/", additional_headers=auth) as revoked, \
+            connect(f"ws://{server}/ws/notifications/", additional_headers=other) as kept:
+        for ws in (revoked, kept):
+            ws.send('{"type": "ping"}')
+            assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
+        assert requests.delete(f"http://{server}/api/auth/token/", headers=auth, timeout=10).status_code == 204
+        assert json.loads(revoked.recv(timeout=5))["type"] == "token.revoked"
+        with pytest.raises(ConnectionClosed) as info:
+            revoked.recv(timeout=5)
+        assert info.value.rcvd.code == 4401
+        kept.send('{"type": "ping"}')
+        assert json.loads(kept.recv(timeout=5)) == {"type": "pong"}
