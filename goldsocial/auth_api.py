@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from goldsocial.openapi import DETAIL, FIELD_ERRORS, THROTTLED
+from goldsocial.fields import StrictCharField
+from goldsocial.openapi import DETAIL, NESTED_FIELD_ERRORS, THROTTLED
 from goldsocial.throttling import SignInAddressThrottle, SignInUsernameThrottle
 from goldsocial.tokens import token_issue, token_revoke
 
@@ -19,9 +20,9 @@ WRONG_CREDENTIALS = "unable to sign in with that username and password"
 
 
 class SignInIn(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
+    username = StrictCharField(max_length=150)
     # Bounded: the password hasher's cost grows with its length.
-    password = serializers.CharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
+    password = StrictCharField(max_length=1024, trim_whitespace=False, style={"input_type": "password"})
 
 
 class AuthToken(APIView):
@@ -31,11 +32,12 @@ class AuthToken(APIView):
 
     def get_authenticators(self):
         # self.request is the Django request here (None while drf-spectacular builds the schema).
-        signing_in = getattr(self.request, "method", None) == "POST"
-        return [] if signing_in else super().get_authenticators()
+        revoking = getattr(self.request, "method", "DELETE") == "DELETE"
+        return super().get_authenticators() if revoking else []
 
     def get_permissions(self):
-        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+        # Any other method is answered 405, whoever asks.
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
 
     def get_throttles(self):
         # Both count every attempt: a right password spends the allowance too, so that how an
@@ -46,8 +48,9 @@ class AuthToken(APIView):
         request={"application/json": SignInIn}, auth=[],
         responses={200: inline_serializer("SignedIn", {"token": serializers.CharField(
                        help_text="send it as 'Authorization: Token <token>' (REST and /ws/notifications/)")}),
-                   400: OpenApiResponse(FIELD_ERRORS.response, description=(
-                       "a missing or too long field, by field; wrong credentials (whichever was wrong): "
+                   400: OpenApiResponse(NESTED_FIELD_ERRORS.response, description=(
+                       "a body that cannot be parsed; a missing or too long field, by field; wrong credentials "
+                       "(whichever was wrong): "
                        f'{{"{api_settings.NON_FIELD_ERRORS_KEY}": ["{WRONG_CREDENTIALS}"]}}')),
                    429: THROTTLED},
         description="The user's API token from their username and password (the same token on every call "

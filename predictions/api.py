@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from goldsocial.fields import StrictCharField
 from goldsocial.openapi import FIELD_ERRORS, NESTED_FIELD_ERRORS, NOT_AUTHENTICATED, NOT_FOUND, THROTTLED
 from goldsocial.outbound import url_refusal
 from goldsocial.timefmt import iso_ms
@@ -167,7 +168,7 @@ class PredictionDetail(generics.RetrieveAPIView):
 
 
 class CancelIn(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="",
                                  help_text="why (kept in the prediction's audit trail)")
 
 
@@ -185,7 +186,7 @@ class PredictionCancel(APIView):
     throttle_scope = "prediction_vote"
 
     @extend_schema(request={"application/json": CancelIn}, responses={
-        200: PredictionOut, 400: FIELD_ERRORS,
+        200: PredictionOut, 400: NESTED_FIELD_ERRORS,
         403: OpenApiResponse(CANCEL_REFUSED, description="not signed in, or not yours (code not_yours)"),
         404: NOT_FOUND,
         409: OpenApiResponse(CANCEL_REFUSED, description="already resolved or cancelled, or (the creator) "

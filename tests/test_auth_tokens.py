@@ -72,6 +72,7 @@ def test_it_answers_an_inactive_user_as_wrong_credentials(alice):
     ({"username": "alice", "password": "x" * 1025},
      {"password": ["Ensure this field has no more than 1024 characters."]}),
     ({"username": ["alice"], "password": "x"}, {"username": ["Not a valid string."]}),
+    ({"username": "alice", "password": 12345}, {"password": ["Not a valid string."]}),
     (["alice", "pw"], {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
 ])
 def test_it_answers_a_malformed_body_with_field_errors(alice, body, errors):
@@ -200,3 +201,9 @@ def test_token_groups_do_not_show_the_key():
     assert group.startswith("token.") and "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b" not in group
     assert len(group) < 100  # Channels' limit on group names
     assert events.token_group("a") != events.token_group("b")
+
+
+def test_it_answers_other_methods_with_405(alice):
+    # Not 401: only a revocation asks for a token.
+    for method in ("get", "put", "patch"):
+        assert getattr(APIClient(), method)(URL).status_code == 405

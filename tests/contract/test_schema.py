@@ -58,6 +58,7 @@ def test_the_api_answers_as_its_openapi_schema_says(redis_url, tmp_path, capsys)
         # checks of authentication take it away): the throttles would answer most of them 429.
         "PREDICTION_CREATE_RATE": "1000000/hour", "PREDICTION_VOTE_RATE": "1000000/hour",
         "ANON_READ_RATE": "1000000/hour", "ANON_SEARCH_RATE": "1000000/hour",
+        "AUTH_TOKEN_RATE": "1000000/hour", "AUTH_TOKEN_USERNAME_RATE": "1000000/hour",
     }
     with uvicorn_server(database_url=child_database_url(), redis_url=redis_url, extra_env=server_env) as (address, _):
         run = subprocess.run(

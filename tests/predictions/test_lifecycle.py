@@ -236,6 +236,7 @@ def test_it_refuses_to_cancel_a_resolved_or_cancelled_prediction(alice, status, 
 @pytest.mark.parametrize(("body", "field"), [
     ({"note": "x" * 2001}, "note"),
     ({"note": ["a", "list"]}, "note"),
+    ({"note": 0}, "note"),
     (["not", "an", "object"], "non_field_errors"),
 ])
 def test_it_answers_a_bad_cancel_body_with_field_errors(alice, body, field):
