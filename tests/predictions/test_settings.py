@@ -24,6 +24,11 @@ def load_settings(**env):
     ("PREDICTION_PRICE_GRACE_SECONDS", "soon"),
     ("DEMO_MODE", "perhaps"),
     ("WEBPUSH_TIMEOUT_SECONDS", "0"),
+    ("PREDICTION_VOTE_CLOSE_SECONDS", "-1"),
+    ("PREDICTION_VOTE_CLOSE_SECONDS", "a minute"),
+    ("PREDICTION_HIDE_VOTES_UNTIL_CLOSE", "sometimes"),
+    ("AUTH_TOKEN_RATE", "lots"),
+    ("AUTH_TOKEN_USERNAME_RATE", "5/fortnight"),
 ])
 def test_it_stops_start_up_on_a_bad_value_naming_the_variable(variable, value):
     result = load_settings(**{variable: value})
