@@ -264,7 +264,8 @@ class NotificationsConsumer(RelayConsumer):
         self.closing = True
         self.leave_groups()
         # Messages queued while the socket was being accepted are not sent after the close.
-        self.pending = [] if self.pending is not None else None
+        if self.pending is not None:
+            self.pending = []
         await self.base_send({"type": "websocket.send", "text": frame})
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
