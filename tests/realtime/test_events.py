@@ -33,6 +33,12 @@ PREDICTION = {"id": 12, "symbol": "XAUUSD", "question": "Gold up?", "status": "v
                         created_at="2026-11-29T10:00:10.000Z", message="Your vote on #12 was correct"),
     events.notification(id=8, kind="correction", prediction_id=12, is_correct=None,
                         created_at="2026-11-29T10:00:10.000Z", message="#12 was void: your vote does not count"),
+    events.notification(id=9, kind="cancelled", prediction_id=12, is_correct=None,
+                        created_at="2026-11-29T10:00:10.000Z", message="#12 was cancelled: your vote does not count"),
+    events.prediction_cancelled({"id": 12, "symbol": "XAUUSD", "question": "Gold up?", "status": "cancelled",
+                                 "verify_time": "2026-11-29T10:00:00.000Z",
+                                 "cancelled_at": "2026-11-29T09:30:00.000Z"}),
+    events.token_revoked(),
 ], ids=lambda event: event.type)
 def test_each_constructor_makes_a_message_of_its_schema(event):
     assert_valid_message(event.data())
@@ -45,6 +51,8 @@ def test_each_constructor_makes_a_message_of_its_schema(event):
     ({"type": "price.update", "prices": [], "extra": 1}, "Additional properties"),
     ({"type": "prediction.verified", "prediction": {**PREDICTION, "status": "maybe"}}, "is not one of"),
     ({"type": "notification", "id": 1}, "is a required property"),
+    ({"type": "prediction.cancelled", "prediction": {"id": 1, "status": "verified"}}, "is a required property"),
+    ({"type": "token.revoked"}, "'message' is a required property"),
 ])
 def test_the_schemas_refuse_a_malformed_message(message, why):
     with pytest.raises(jsonschema.ValidationError, match=why):
