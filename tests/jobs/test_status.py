@@ -56,7 +56,7 @@ def test_the_endpoint_has_the_seed_shape_plus_the_extra_fields(client, redis_url
 
     body = client.get("/jobs/status").json()
 
-    assert body["total_jobs"] == 3
+    assert body["total_jobs"] == 4
     assert [job["name"] for job in body["jobs"]] == [
         "NewsFetcherJob", "PredictionVerifierJob", "PriceFetcherJob"]
     price = body["jobs"][2]

@@ -29,8 +29,8 @@ def test_it_creates_the_three_jobs_and_their_schedules_on_migrate():
 def test_it_is_idempotent():
     schedules_sync()
     schedules_sync()
-    assert Job.objects.count() == 3
-    assert Schedule.objects.count() == 3
+    assert Job.objects.count() == 4
+    assert Schedule.objects.count() == 4
 
 
 def test_it_keeps_an_operators_interval_and_enabled_flag(settings):

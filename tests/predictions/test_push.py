@@ -99,25 +99,25 @@ def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, pus
 def test_it_keeps_a_subscription_after_a_temporary_failure(bob, push_server, vapid, browser):
     subscription = subscribe(bob, push_server, browser)
     push_server.expect_request("/push/abc").respond_with_data("busy", status=503)
-    client = push_client_from_settings()
-    with pytest.raises(PushError) as error:
+    with push_client_from_settings() as client, pytest.raises(PushError) as error:
         client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
-    assert (error.value.status, error.value.gone) == (503, False)
+    assert (error.value.status, error.value.gone, error.value.retry) == (503, False, True)
 
 
 @pytest.mark.django_db
 def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, browser):
-    client = WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
-    with pytest.raises(PushError) as error:
+    with (WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1) as client,
+          pytest.raises(PushError) as error):
         client.send(PushTarget("https://127.0.0.1:9/push", browser[2]["p256dh"], browser[2]["auth"]), {"x": 1})
-    assert (error.value.status, error.value.gone) == (None, False)
+    assert (error.value.status, error.value.gone, error.value.retry) == (None, False, True)
 
 
 @pytest.mark.django_db
 def test_it_reports_bad_subscription_keys_as_a_push_error(push_server, vapid):
-    client = push_client_from_settings()
-    with pytest.raises(PushError):
+    with push_client_from_settings() as client, pytest.raises(PushError) as error:
         client.send(PushTarget(push_server.url_for("/p"), "not-a-key", "short"), {"x": 1})
+    assert (error.value.gone, error.value.retry) == (False, False)
+    assert push_server.log == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -158,8 +158,8 @@ def test_it_does_not_deliver_a_notification_twice(alice, bob, push_server, vapid
     add_tick(mid="2020", at=NOW + HOUR)
     verify(NOW + HOUR + timedelta(minutes=1))
 
-    again = notifications_deliver(prediction_ids=[prediction.pk], now=NOW + 2 * HOUR,
-                                  client=push_client_from_settings())
+    with push_client_from_settings() as client:
+        again = notifications_deliver(prediction_ids=[prediction.pk], now=NOW + 2 * HOUR, client=client)
 
     assert (again.notifications, again.pushed) == (0, 0)
     assert len(push_server.log) == 1
@@ -171,15 +171,15 @@ def test_it_refuses_to_push_to_a_name_that_resolves_to_an_internal_address(bob, 
     subscription = subscribe(bob, push_server, browser)  # https://localhost:<port>/push/abc
     push_server.expect_request("/push/abc").respond_with_data("", status=201)
     settings.OUTBOUND_ALLOWED_NETWORKS = []
-    client = push_client_from_settings()
-    with pytest.raises(PushError, match="refused: localhost resolves to 127.0.0.1, a loopback address") as error:
+    with (push_client_from_settings() as client,
+          pytest.raises(PushError, match="refused: localhost resolves to 127.0.0.1, a loopback address") as error):
         client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
     assert (error.value.status, error.value.gone) == (None, False)
     assert push_server.log == []
 
 
 @pytest.mark.django_db
-def test_it_refuses_a_push_service_redirect_to_an_internal_address(bob, push_server, vapid, browser, settings):
+def test_it_does_not_follow_a_push_service_redirect(bob, push_server, vapid, browser, settings):
     from pytest_httpserver import HTTPServer
 
     # 127.0.0.2 plays an internal host: on loopback, so nothing leaves the machine regardless.
@@ -191,9 +191,10 @@ def test_it_refuses_a_push_service_redirect_to_an_internal_address(bob, push_ser
         push_server.expect_request("/push/abc").respond_with_data(
             "", status=307, headers={"Location": f"https://127.0.0.2:{inside.port}/metadata"})
         settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-        with pytest.raises(PushError, match="refused: 127.0.0.2 is a loopback address"):
-            push_client_from_settings().send(
-                PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
+        # Push services answer, they do not redirect: a redirect is a failure, not followed.
+        with push_client_from_settings() as client, pytest.raises(PushError, match="failed: 307") as error:
+            client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
+        assert (error.value.gone, error.value.retry) == (False, False)
         assert inside.log == []
     finally:
         inside.stop()
