@@ -6,7 +6,7 @@ endpoint path decides the answer, so the benchmark knows what to expect:
     /push/<n>            201
     /push/gone/<n>       410 (the subscription is gone)
     /push/busy/<n>       429 with Retry-After: <--retry-after> the first time, then 201
-It prints one JSON line with the counts when it gets SIGTERM or SIGINT.
+It prints one JSON line with the counts (duplicates: an endpoint that took a message twice) when it gets SIGTERM or SIGINT.
 
     python bench/webpush/push_service.py --port 8321 --cert server.pem --key server.key
 """
@@ -17,8 +17,9 @@ import json
 import signal
 import ssl
 
-counts = {"requests": 0, "201": 0, "410": 0, "429": 0, "connections": 0}
+counts = {"requests": 0, "201": 0, "410": 0, "429": 0, "connections": 0, "duplicates": 0}
 busy_seen: set[bytes] = set()
+accepted: set[bytes] = set()
 
 
 def answer(path: bytes, retry_after: int) -> bytes:
@@ -30,6 +31,9 @@ def answer(path: bytes, retry_after: int) -> bytes:
         counts["429"] += 1
         return (b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: %d\r\nContent-Length: 0\r\n\r\n" % retry_after)
     counts["201"] += 1
+    if path in accepted:
+        counts["duplicates"] += 1  # the same endpoint accepted a message twice
+    accepted.add(path)
     return b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
 
 

@@ -226,7 +226,8 @@ def notifications_deliver(*, now: datetime, client: WebPushClient | None, predic
         logger.info("Web Push disabled: set VAPID_PRIVATE_KEY, VAPID_PUBLIC_KEY and VAPID_SUBJECT to enable it")
     summary.given_up = notifications_give_up(now=now)
     while budget_seconds is None or time.monotonic() - started < budget_seconds:
-        at = now + timedelta(seconds=time.monotonic() - started)
+        # Whole seconds: a run's times are exactly `now` until it has taken a second.
+        at = now + timedelta(seconds=int(time.monotonic() - started))
         lease, rows = _claim(now=at, prediction_ids=prediction_ids, size=chunk_size)
         if not rows:
             break

@@ -1,59 +1,23 @@
-import base64
 import json
 import logging
-import os
 from datetime import timedelta
 
 import http_ece
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
-from py_vapid import Vapid
 from werkzeug import Response
 
 from predictions.models import Notification, PushSubscription
 from predictions.push import PushError, PushTarget, WebPushClient
 from predictions.services.delivery import notifications_deliver, push_client_from_settings
-from tests.predictions.factories import NOW, add_tick, make_prediction, verify, vote
+from tests.predictions.factories import NOW, add_tick, make_prediction, subscribe, verify, vote
 
 HOUR = timedelta(hours=1)
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-@pytest.fixture
-def vapid(settings):
-    key = Vapid()
-    key.generate_keys()
-    private = b64(key.private_key.private_numbers().private_value.to_bytes(32, "big"))
-    public = b64(key.public_key.public_bytes(serialization.Encoding.X962,
-                                             serialization.PublicFormat.UncompressedPoint))
-    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
-    settings.VAPID_SUBJECT = "mailto:ops@goldsocial.test"
-    return key
-
-
-@pytest.fixture
-def browser():
-    """The receiving side of a subscription: its key pair and auth secret."""
-    private = ec.generate_private_key(ec.SECP256R1())
-    auth = os.urandom(16)
-    public = private.public_key().public_bytes(serialization.Encoding.X962,
-                                               serialization.PublicFormat.UncompressedPoint)
-    return private, auth, {"p256dh": b64(public), "auth": b64(auth)}
-
-
-def subscribe(user, push_server, browser, path="/push/abc"):
-    return PushSubscription.objects.create(user=user, endpoint=push_server.url_for(path), created_at=NOW,
-                                           **browser[2])
-
-
 @pytest.mark.django_db(transaction=True)
-def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server, vapid, browser, broadcasts):
-    subscribe(bob, push_server, browser)
+def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server, vapid, push_keys, broadcasts):
+    subscribe(bob, push_server, push_keys)
     received = []
 
     def handler(request):
@@ -71,7 +35,7 @@ def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server
     request = received[0]
     assert request.headers["Content-Encoding"] == "aes128gcm"
     assert request.headers["Authorization"].startswith("vapid t=")
-    plain = http_ece.decrypt(request.get_data(), private_key=browser[0], auth_secret=browser[1],
+    plain = http_ece.decrypt(request.get_data(), private_key=push_keys[0], auth_secret=push_keys[1],
                              version="aes128gcm")
     payload = json.loads(plain)
     assert payload["message"] == f"Your vote on #{prediction.pk} was correct"
@@ -82,8 +46,8 @@ def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("status", [404, 410])
-def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, push_server, vapid, browser, status):
-    subscribe(bob, push_server, browser)
+def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, push_server, vapid, push_keys, status):
+    subscribe(bob, push_server, push_keys)
     push_server.expect_request("/push/abc", method="POST").respond_with_data("gone", status=status)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
@@ -96,8 +60,8 @@ def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, pus
 
 
 @pytest.mark.django_db
-def test_it_keeps_a_subscription_after_a_temporary_failure(bob, push_server, vapid, browser):
-    subscription = subscribe(bob, push_server, browser)
+def test_it_keeps_a_subscription_after_a_temporary_failure(bob, push_server, vapid, push_keys):
+    subscription = subscribe(bob, push_server, push_keys)
     push_server.expect_request("/push/abc").respond_with_data("busy", status=503)
     with push_client_from_settings() as client, pytest.raises(PushError) as error:
         client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
@@ -105,10 +69,10 @@ def test_it_keeps_a_subscription_after_a_temporary_failure(bob, push_server, vap
 
 
 @pytest.mark.django_db
-def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, browser):
+def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, push_keys):
     with (WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1) as client,
           pytest.raises(PushError) as error):
-        client.send(PushTarget("https://127.0.0.1:9/push", browser[2]["p256dh"], browser[2]["auth"]), {"x": 1})
+        client.send(PushTarget("https://127.0.0.1:9/push", push_keys[2]["p256dh"], push_keys[2]["auth"]), {"x": 1})
     assert (error.value.status, error.value.gone, error.value.retry) == (None, False, True)
 
 
@@ -121,8 +85,8 @@ def test_it_reports_bad_subscription_keys_as_a_push_error(push_server, vapid):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, push_server, browser, caplog, broadcasts):
-    subscribe(bob, push_server, browser)
+def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, push_server, push_keys, caplog, broadcasts):
+    subscribe(bob, push_server, push_keys)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
     add_tick(mid="2020", at=NOW + HOUR)
@@ -150,8 +114,8 @@ def test_it_delivers_through_a_django_q_task_by_default(alice, bob, settings, mo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_does_not_deliver_a_notification_twice(alice, bob, push_server, vapid, browser, broadcasts):
-    subscribe(bob, push_server, browser)
+def test_it_does_not_deliver_a_notification_twice(alice, bob, push_server, vapid, push_keys, broadcasts):
+    subscribe(bob, push_server, push_keys)
     push_server.expect_request("/push/abc", method="POST").respond_with_data("", status=201)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
@@ -166,9 +130,9 @@ def test_it_does_not_deliver_a_notification_twice(alice, bob, push_server, vapid
 
 
 @pytest.mark.django_db
-def test_it_refuses_to_push_to_a_name_that_resolves_to_an_internal_address(bob, push_server, vapid, browser,
+def test_it_refuses_to_push_to_a_name_that_resolves_to_an_internal_address(bob, push_server, vapid, push_keys,
                                                                            settings):
-    subscription = subscribe(bob, push_server, browser)  # https://localhost:<port>/push/abc
+    subscription = subscribe(bob, push_server, push_keys)  # https://localhost:<port>/push/abc
     push_server.expect_request("/push/abc").respond_with_data("", status=201)
     settings.OUTBOUND_ALLOWED_NETWORKS = []
     with (push_client_from_settings() as client,
@@ -179,7 +143,7 @@ def test_it_refuses_to_push_to_a_name_that_resolves_to_an_internal_address(bob, 
 
 
 @pytest.mark.django_db
-def test_it_does_not_follow_a_push_service_redirect(bob, push_server, vapid, browser, settings):
+def test_it_does_not_follow_a_push_service_redirect(bob, push_server, vapid, push_keys, settings):
     from pytest_httpserver import HTTPServer
 
     # 127.0.0.2 plays an internal host: on loopback, so nothing leaves the machine regardless.
@@ -187,7 +151,7 @@ def test_it_does_not_follow_a_push_service_redirect(bob, push_server, vapid, bro
     inside.start()
     try:
         inside.expect_request("/metadata").respond_with_data("secret")
-        subscription = subscribe(bob, push_server, browser)
+        subscription = subscribe(bob, push_server, push_keys)
         push_server.expect_request("/push/abc").respond_with_data(
             "", status=307, headers={"Location": f"https://127.0.0.2:{inside.port}/metadata"})
         settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
@@ -201,13 +165,13 @@ def test_it_does_not_follow_a_push_service_redirect(bob, push_server, vapid, bro
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_drops_a_subscription_that_is_not_https_without_sending(alice, bob, vapid, browser, broadcasts):
+def test_it_drops_a_subscription_that_is_not_https_without_sending(alice, bob, vapid, push_keys, broadcasts):
     from pytest_httpserver import HTTPServer
 
     plain = HTTPServer(host="127.0.0.1", port=0)  # registered before endpoints had to be https
     plain.start()
     try:
-        PushSubscription.objects.create(user=bob, endpoint=plain.url_for("/push"), created_at=NOW, **browser[2])
+        PushSubscription.objects.create(user=bob, endpoint=plain.url_for("/push"), created_at=NOW, **push_keys[2])
         prediction = make_prediction(alice)
         vote(bob, prediction, "A")
         add_tick(mid="2020", at=NOW + HOUR)
