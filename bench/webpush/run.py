@@ -69,8 +69,8 @@ def setup(n: int, gone_every: int, busy_every: int) -> None:
                   "RETURNING id")
         prediction = c.fetchone()[0]
         c.execute(f"INSERT INTO predictions_pushsubscription (user_id, endpoint, p256dh, auth, created_at) "  # noqa: S608
-                  f"SELECT u.id, 'https://localhost:{PORT}/push/' || CASE WHEN n % %s = 0 THEN 'gone/' "
-                  f"WHEN n % %s = 1 THEN 'busy/' ELSE '' END || n, %s, %s, now() "
+                  f"SELECT u.id, 'https://localhost:{PORT}/push/' || CASE WHEN n %% %s = 0 THEN 'gone/' "
+                  f"WHEN n %% %s = 1 THEN 'busy/' ELSE '' END || n, %s, %s, now() "
                   f"FROM (SELECT id, row_number() OVER (ORDER BY id) n FROM auth_user WHERE username LIKE 'wp%%') u",
                   [gone_every, busy_every, p256dh, auth])
         c.execute("INSERT INTO predictions_notification (user_id, prediction_id, kind, is_correct, created_at) "
@@ -146,7 +146,7 @@ def main() -> None:
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         started = time.perf_counter()
-        workers = [subprocess.Popen([sys.executable, __file__, "--worker", "--concurrency", str(args.concurrency)],
+        workers = [subprocess.Popen([sys.executable, *os.environ.get("BENCH_WORKER", __file__).split(), "--worker", "--concurrency", str(args.concurrency)],
                                     env=env, stdout=subprocess.PIPE, text=True)
                    for _ in range(args.runs_at_once)]
         results = [json.loads(w.communicate()[0].strip().splitlines()[-1]) for w in workers]
