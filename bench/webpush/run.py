@@ -146,7 +146,7 @@ def main() -> None:
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == "ready"
         started = time.perf_counter()
-        workers = [subprocess.Popen([sys.executable, *os.environ.get("BENCH_WORKER", __file__).split(), "--worker", "--concurrency", str(args.concurrency)],
+        workers = [subprocess.Popen([sys.executable, __file__, "--worker", "--concurrency", str(args.concurrency)],
                                     env=env, stdout=subprocess.PIPE, text=True)
                    for _ in range(args.runs_at_once)]
         results = [json.loads(w.communicate()[0].strip().splitlines()[-1]) for w in workers]

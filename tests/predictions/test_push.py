@@ -1,3 +1,4 @@
+import base64
 import json
 import logging
 from datetime import timedelta
@@ -8,7 +9,7 @@ from django.conf import settings
 from werkzeug import Response
 
 from predictions.models import Notification, PushSubscription
-from predictions.push import PushError, PushTarget, WebPushClient
+from predictions.push import VAPID_RENEW_SECONDS, PushError, PushTarget, WebPushClient
 from predictions.services.delivery import notifications_deliver, push_client_from_settings
 from tests.predictions.factories import NOW, add_tick, make_prediction, subscribe, verify, vote
 
@@ -180,3 +181,35 @@ def test_it_drops_a_subscription_that_is_not_https_without_sending(alice, bob, v
         assert not PushSubscription.objects.exists()
     finally:
         plain.stop()
+
+
+def claims(authorization: dict) -> dict:
+    token = authorization["Authorization"].split("t=")[1].split(",")[0]
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def test_it_signs_the_vapid_header_once_per_push_service_origin(vapid):
+    client = WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
+    first = client._authorization("https://fcm.googleapis.com/fcm/send/abc")
+    again = client._authorization("https://fcm.googleapis.com/fcm/send/def")
+    other = client._authorization("https://updates.push.services.mozilla.com/wpush/v2/xyz")
+
+    assert first is again  # signed once for the origin
+    assert claims(first)["aud"] == "https://fcm.googleapis.com"
+    assert claims(other)["aud"] == "https://updates.push.services.mozilla.com"
+    assert claims(first)["sub"] == "mailto:x@y.test"
+
+
+def test_it_signs_again_when_half_the_validity_is_spent(vapid, monkeypatch):
+    import predictions.push
+
+    client = WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
+    start = 1_800_000_000.0
+    monkeypatch.setattr(predictions.push.time, "time", lambda: start)
+    first = client._authorization("https://push.example.test/a")
+    monkeypatch.setattr(predictions.push.time, "time", lambda: start + VAPID_RENEW_SECONDS - 1)
+    assert client._authorization("https://push.example.test/a") is first
+    monkeypatch.setattr(predictions.push.time, "time", lambda: start + VAPID_RENEW_SECONDS + 1)
+    renewed = client._authorization("https://push.example.test/a")
+    assert renewed is not first and claims(renewed)["exp"] > claims(first)["exp"]
