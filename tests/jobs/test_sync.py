@@ -12,13 +12,14 @@ from jobs.services import job_update, schedules_sync
 pytestmark = pytest.mark.django_db
 
 
-def test_it_creates_the_three_jobs_and_their_schedules_on_migrate():
+def test_it_creates_the_jobs_and_their_schedules_on_migrate():
     # pytest-django migrated the test database, which ran the post_migrate sync.
     jobs = {job.key: job for job in Job.objects.select_related("schedule")}
     assert {key: (job.name, job.interval_seconds) for key, job in jobs.items()} == {
         "price_fetcher": ("PriceFetcherJob", 5),
         "news_fetcher": ("NewsFetcherJob", 900),
         "prediction_verifier": ("PredictionVerifierJob", 60),
+        "notification_delivery": ("NotificationDeliveryJob", 15),
     }
     assert jobs["price_fetcher"].schedule.cron == "* * * * * */5"
     assert jobs["news_fetcher"].schedule.cron == "*/15 * * * *"
