@@ -6,7 +6,8 @@ endpoint path decides the answer, so the benchmark knows what to expect:
     /push/<n>            201
     /push/gone/<n>       410 (the subscription is gone)
     /push/busy/<n>       429 with Retry-After: <--retry-after> the first time, then 201
-It prints one JSON line with the counts (duplicates: an endpoint that took a message twice) when it gets SIGTERM or SIGINT.
+It prints one JSON line with the counts when it gets SIGTERM or SIGINT (duplicates: an
+endpoint that took a message twice).
 
     python bench/webpush/push_service.py --port 8321 --cert server.pem --key server.key
 """
