@@ -340,7 +340,7 @@ WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 5, minimum=1)
 # service): 100 at 50 ms a request is 2,000 pushes a second, if the CPU keeps up (bench/webpush).
 WEBPUSH_CONCURRENCY = env_int("WEBPUSH_CONCURRENCY", 100, minimum=1, maximum=1000)
 # A notification not delivered (broker down, push service failing) is tried again, with
-# backoff, until it is this old; then it is given up (logged, counted in /metrics).
+# backoff, until it is this old; then it is given up (logged, counted in the run summary).
 NOTIFICATION_DELIVERY_MAX_AGE_SECONDS = env_int("NOTIFICATION_DELIVERY_MAX_AGE_SECONDS", 86400, minimum=60)
 
 # --- The rest ---------------------------------------------------------------------------
