@@ -103,6 +103,14 @@ def _resolve(host: str, port: int) -> list[tuple]:
     return allowed
 
 
+def addresses_allowed(host: str, port: int) -> list[tuple]:
+    """Every address of `host` that may be reached (getaddrinfo's tuples); OutboundRefused if none.
+
+    For clients that connect to the addresses themselves (the Web Push client's resolver).
+    """
+    return _resolve(host, port)
+
+
 def url_refusal(url: str) -> str | None:
     """Why `url` may not be requested, for a form or an API answer; None when it may be.
 

@@ -30,6 +30,11 @@ def all_jobs() -> dict[str, JobSpec]:
         JobSpec("prediction_verifier", "PredictionVerifierJob",
                 "predictions.tasks.verify_predictions",
                 settings.JOB_INTERVALS["prediction_verifier"], timeout=300),
+        # Its own job, not part of the verifier's run: a long push backlog must not delay
+        # verifications (the job lease lets one run of a job go at a time).
+        JobSpec("notification_delivery", "NotificationDeliveryJob",
+                "predictions.tasks.deliver_pending_notifications",
+                settings.JOB_INTERVALS["notification_delivery"], timeout=300),
     ]
     for key, (name, entry_point, interval) in settings.EXTRA_JOBS.items():
         jobs.append(JobSpec(key, name, entry_point, interval, timeout=max(30, interval * 2)))

@@ -186,8 +186,22 @@ class Notification(models.Model):
     is_correct = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
-    # Set once pushed (WebSocket and Web Push), so a delivery run can be repeated safely.
+    # Delivery (predictions/services/delivery.py). The verifier inserts these rows with raw
+    # SQL naming only the columns above, so every delivery column has a database default.
+    # Set only once the WebSocket send went through and every push subscription of the user
+    # took the message (or is gone): a delivery run can be repeated safely.
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # When the message went to the user's `user.<id>` group (not sent again on a retry).
+    websocket_at = models.DateTimeField(null=True, blank=True)
+    # Delivery attempts so far (each claim counts one).
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    # Not tried again before this (backoff, Retry-After); null: at once.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A delivery run holds the row until then; another run takes it only after that.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="", db_default="")
+    # Older than NOTIFICATION_DELIVERY_MAX_AGE_SECONDS and still not delivered: no more tries.
+    given_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -195,6 +209,9 @@ class Notification(models.Model):
             models.Index(fields=["user", "-created_at"], name="notification_inbox"),
             models.Index(fields=["prediction"], condition=Q(delivered_at__isnull=True),
                          name="notification_undelivered"),
+            # The delivery sweep's rows: a small set of the table, however large it grows.
+            models.Index(fields=["id"], condition=Q(delivered_at__isnull=True, given_up_at__isnull=True),
+                         name="notification_pending"),
         ]
 
     def __str__(self):
@@ -212,3 +229,23 @@ class PushSubscription(models.Model):
 
     def __str__(self):
         return f"{self.user_id}: {self.endpoint[:60]}"
+
+
+class NotificationPush(models.Model):
+    """A push subscription that already took a notification still being delivered.
+
+    Written only for a notification that must be tried again (another of the user's devices
+    failed), so the retry pushes to the devices that did not get it and not twice to the
+    others; deleted once the notification is delivered.
+    """
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="+")
+    subscription = models.ForeignKey(PushSubscription, on_delete=models.CASCADE, related_name="+")
+    pushed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["notification", "subscription"],
+                                               name="notification_push_once")]
+
+    def __str__(self):
+        return f"{self.notification_id} -> {self.subscription_id}"

@@ -33,6 +33,31 @@ def broadcast_on_commit(group: str, event: Event) -> None:
     transaction.on_commit(lambda: broadcast_outside_transaction(group, event))
 
 
+def send_all_now(messages: list[tuple[str, Event]]) -> tuple[int, Exception | None]:
+    """Send each (group, event) now, in order, in one event loop; stop at the first failure.
+
+    For senders that retry what did not go out (notification delivery): how many were sent,
+    and the channel layer's error that stopped the rest (None: all sent). One event loop for
+    the lot, so the layer's connection is opened once, not once per message.
+    """
+    if _captures:
+        for group, event in messages:
+            for capture in _captures:
+                capture.append((group, event.data()))
+        return len(messages), None
+
+    async def send() -> tuple[int, Exception | None]:
+        layer = get_channel_layer()
+        for sent, (group, event) in enumerate(messages):
+            try:
+                await layer.group_send(group, relay_message(event))
+            except Exception as exc:
+                return sent, exc
+        return len(messages), None
+
+    return async_to_sync(send)()
+
+
 def broadcast_outside_transaction(group: str, event: Event) -> None:
     """Send now, whatever the transaction: only for state that is already committed."""
     if _captures:

@@ -56,10 +56,10 @@ def test_the_endpoint_has_the_seed_shape_plus_the_extra_fields(client, redis_url
 
     body = client.get("/jobs/status").json()
 
-    assert body["total_jobs"] == 3
+    assert body["total_jobs"] == 4
     assert [job["name"] for job in body["jobs"]] == [
-        "NewsFetcherJob", "PredictionVerifierJob", "PriceFetcherJob"]
-    price = body["jobs"][2]
+        "NewsFetcherJob", "NotificationDeliveryJob", "PredictionVerifierJob", "PriceFetcherJob"]
+    price = body["jobs"][3]
     assert set(price) == {
         "name", "key", "running", "interval_seconds", "enabled", "healthy", "last_run_at",
         "last_success_at", "last_error", "last_duration_ms", "next_run_at", "runs", "failures",

@@ -12,13 +12,14 @@ from jobs.services import job_update, schedules_sync
 pytestmark = pytest.mark.django_db
 
 
-def test_it_creates_the_three_jobs_and_their_schedules_on_migrate():
+def test_it_creates_the_jobs_and_their_schedules_on_migrate():
     # pytest-django migrated the test database, which ran the post_migrate sync.
     jobs = {job.key: job for job in Job.objects.select_related("schedule")}
     assert {key: (job.name, job.interval_seconds) for key, job in jobs.items()} == {
         "price_fetcher": ("PriceFetcherJob", 5),
         "news_fetcher": ("NewsFetcherJob", 900),
         "prediction_verifier": ("PredictionVerifierJob", 60),
+        "notification_delivery": ("NotificationDeliveryJob", 15),
     }
     assert jobs["price_fetcher"].schedule.cron == "* * * * * */5"
     assert jobs["news_fetcher"].schedule.cron == "*/15 * * * *"
@@ -29,8 +30,8 @@ def test_it_creates_the_three_jobs_and_their_schedules_on_migrate():
 def test_it_is_idempotent():
     schedules_sync()
     schedules_sync()
-    assert Job.objects.count() == 3
-    assert Schedule.objects.count() == 3
+    assert Job.objects.count() == 4
+    assert Schedule.objects.count() == 4
 
 
 def test_it_keeps_an_operators_interval_and_enabled_flag(settings):

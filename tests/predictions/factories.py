@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 
 from markets.models import PriceTick
+from predictions.models import PushSubscription
 from predictions.services.creation import prediction_create
 from predictions.services.verification import predictions_verify_due
 from predictions.services.votes import vote_cast
@@ -52,3 +53,8 @@ def vote(user, prediction, key, at=None):
 
 def verify(now):
     return predictions_verify_due(now=now)
+
+
+def subscribe(user, push_server, browser, path="/push/abc"):
+    return PushSubscription.objects.create(user=user, endpoint=push_server.url_for(path), created_at=NOW,
+                                           **browser[2])

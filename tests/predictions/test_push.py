@@ -1,59 +1,24 @@
 import base64
 import json
 import logging
-import os
 from datetime import timedelta
 
 import http_ece
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
-from py_vapid import Vapid
 from werkzeug import Response
 
 from predictions.models import Notification, PushSubscription
-from predictions.push import PushError, PushTarget, WebPushClient
+from predictions.push import VAPID_RENEW_SECONDS, PushError, PushTarget, WebPushClient
 from predictions.services.delivery import notifications_deliver, push_client_from_settings
-from tests.predictions.factories import NOW, add_tick, make_prediction, verify, vote
+from tests.predictions.factories import NOW, add_tick, make_prediction, subscribe, verify, vote
 
 HOUR = timedelta(hours=1)
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-@pytest.fixture
-def vapid(settings):
-    key = Vapid()
-    key.generate_keys()
-    private = b64(key.private_key.private_numbers().private_value.to_bytes(32, "big"))
-    public = b64(key.public_key.public_bytes(serialization.Encoding.X962,
-                                             serialization.PublicFormat.UncompressedPoint))
-    settings.VAPID_PRIVATE_KEY, settings.VAPID_PUBLIC_KEY = private, public
-    settings.VAPID_SUBJECT = "mailto:ops@goldsocial.test"
-    return key
-
-
-@pytest.fixture
-def browser():
-    """The receiving side of a subscription: its key pair and auth secret."""
-    private = ec.generate_private_key(ec.SECP256R1())
-    auth = os.urandom(16)
-    public = private.public_key().public_bytes(serialization.Encoding.X962,
-                                               serialization.PublicFormat.UncompressedPoint)
-    return private, auth, {"p256dh": b64(public), "auth": b64(auth)}
-
-
-def subscribe(user, push_server, browser, path="/push/abc"):
-    return PushSubscription.objects.create(user=user, endpoint=push_server.url_for(path), created_at=NOW,
-                                           **browser[2])
-
-
 @pytest.mark.django_db(transaction=True)
-def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server, vapid, browser, broadcasts):
-    subscribe(bob, push_server, browser)
+def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server, vapid, push_keys, broadcasts):
+    subscribe(bob, push_server, push_keys)
     received = []
 
     def handler(request):
@@ -71,7 +36,7 @@ def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server
     request = received[0]
     assert request.headers["Content-Encoding"] == "aes128gcm"
     assert request.headers["Authorization"].startswith("vapid t=")
-    plain = http_ece.decrypt(request.get_data(), private_key=browser[0], auth_secret=browser[1],
+    plain = http_ece.decrypt(request.get_data(), private_key=push_keys[0], auth_secret=push_keys[1],
                              version="aes128gcm")
     payload = json.loads(plain)
     assert payload["message"] == f"Your vote on #{prediction.pk} was correct"
@@ -82,8 +47,8 @@ def test_it_delivers_an_encrypted_web_push_to_each_voter(alice, bob, push_server
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("status", [404, 410])
-def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, push_server, vapid, browser, status):
-    subscribe(bob, push_server, browser)
+def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, push_server, vapid, push_keys, status):
+    subscribe(bob, push_server, push_keys)
     push_server.expect_request("/push/abc", method="POST").respond_with_data("gone", status=status)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
@@ -96,33 +61,33 @@ def test_it_removes_a_subscription_the_push_service_says_is_gone(alice, bob, pus
 
 
 @pytest.mark.django_db
-def test_it_keeps_a_subscription_after_a_temporary_failure(bob, push_server, vapid, browser):
-    subscription = subscribe(bob, push_server, browser)
+def test_it_keeps_a_subscription_after_a_temporary_failure(bob, push_server, vapid, push_keys):
+    subscription = subscribe(bob, push_server, push_keys)
     push_server.expect_request("/push/abc").respond_with_data("busy", status=503)
-    client = push_client_from_settings()
-    with pytest.raises(PushError) as error:
+    with push_client_from_settings() as client, pytest.raises(PushError) as error:
         client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
-    assert (error.value.status, error.value.gone) == (503, False)
+    assert (error.value.status, error.value.gone, error.value.retry) == (503, False, True)
 
 
 @pytest.mark.django_db
-def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, browser):
-    client = WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
-    with pytest.raises(PushError) as error:
-        client.send(PushTarget("https://127.0.0.1:9/push", browser[2]["p256dh"], browser[2]["auth"]), {"x": 1})
-    assert (error.value.status, error.value.gone) == (None, False)
+def test_it_reports_an_unreachable_push_service_as_a_push_error(bob, vapid, push_keys):
+    with (WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1) as client,
+          pytest.raises(PushError) as error):
+        client.send(PushTarget("https://127.0.0.1:9/push", push_keys[2]["p256dh"], push_keys[2]["auth"]), {"x": 1})
+    assert (error.value.status, error.value.gone, error.value.retry) == (None, False, True)
 
 
 @pytest.mark.django_db
 def test_it_reports_bad_subscription_keys_as_a_push_error(push_server, vapid):
-    client = push_client_from_settings()
-    with pytest.raises(PushError):
+    with push_client_from_settings() as client, pytest.raises(PushError) as error:
         client.send(PushTarget(push_server.url_for("/p"), "not-a-key", "short"), {"x": 1})
+    assert (error.value.gone, error.value.retry) == (False, False)
+    assert push_server.log == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, push_server, browser, caplog, broadcasts):
-    subscribe(bob, push_server, browser)
+def test_it_logs_that_push_is_off_without_vapid_keys(alice, bob, push_server, push_keys, caplog, broadcasts):
+    subscribe(bob, push_server, push_keys)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
     add_tick(mid="2020", at=NOW + HOUR)
@@ -150,36 +115,36 @@ def test_it_delivers_through_a_django_q_task_by_default(alice, bob, settings, mo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_does_not_deliver_a_notification_twice(alice, bob, push_server, vapid, browser, broadcasts):
-    subscribe(bob, push_server, browser)
+def test_it_does_not_deliver_a_notification_twice(alice, bob, push_server, vapid, push_keys, broadcasts):
+    subscribe(bob, push_server, push_keys)
     push_server.expect_request("/push/abc", method="POST").respond_with_data("", status=201)
     prediction = make_prediction(alice)
     vote(bob, prediction, "A")
     add_tick(mid="2020", at=NOW + HOUR)
     verify(NOW + HOUR + timedelta(minutes=1))
 
-    again = notifications_deliver(prediction_ids=[prediction.pk], now=NOW + 2 * HOUR,
-                                  client=push_client_from_settings())
+    with push_client_from_settings() as client:
+        again = notifications_deliver(prediction_ids=[prediction.pk], now=NOW + 2 * HOUR, client=client)
 
     assert (again.notifications, again.pushed) == (0, 0)
     assert len(push_server.log) == 1
 
 
 @pytest.mark.django_db
-def test_it_refuses_to_push_to_a_name_that_resolves_to_an_internal_address(bob, push_server, vapid, browser,
+def test_it_refuses_to_push_to_a_name_that_resolves_to_an_internal_address(bob, push_server, vapid, push_keys,
                                                                            settings):
-    subscription = subscribe(bob, push_server, browser)  # https://localhost:<port>/push/abc
+    subscription = subscribe(bob, push_server, push_keys)  # https://localhost:<port>/push/abc
     push_server.expect_request("/push/abc").respond_with_data("", status=201)
     settings.OUTBOUND_ALLOWED_NETWORKS = []
-    client = push_client_from_settings()
-    with pytest.raises(PushError, match="refused: localhost resolves to 127.0.0.1, a loopback address") as error:
+    with (push_client_from_settings() as client,
+          pytest.raises(PushError, match="refused: localhost resolves to 127.0.0.1, a loopback address") as error):
         client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
     assert (error.value.status, error.value.gone) == (None, False)
     assert push_server.log == []
 
 
 @pytest.mark.django_db
-def test_it_refuses_a_push_service_redirect_to_an_internal_address(bob, push_server, vapid, browser, settings):
+def test_it_does_not_follow_a_push_service_redirect(bob, push_server, vapid, push_keys, settings):
     from pytest_httpserver import HTTPServer
 
     # 127.0.0.2 plays an internal host: on loopback, so nothing leaves the machine regardless.
@@ -187,26 +152,27 @@ def test_it_refuses_a_push_service_redirect_to_an_internal_address(bob, push_ser
     inside.start()
     try:
         inside.expect_request("/metadata").respond_with_data("secret")
-        subscription = subscribe(bob, push_server, browser)
+        subscription = subscribe(bob, push_server, push_keys)
         push_server.expect_request("/push/abc").respond_with_data(
             "", status=307, headers={"Location": f"https://127.0.0.2:{inside.port}/metadata"})
         settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-        with pytest.raises(PushError, match="refused: 127.0.0.2 is a loopback address"):
-            push_client_from_settings().send(
-                PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
+        # Push services answer, they do not redirect: a redirect is a failure, not followed.
+        with push_client_from_settings() as client, pytest.raises(PushError, match="failed: 307") as error:
+            client.send(PushTarget(subscription.endpoint, subscription.p256dh, subscription.auth), {"x": 1})
+        assert (error.value.gone, error.value.retry) == (False, False)
         assert inside.log == []
     finally:
         inside.stop()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_drops_a_subscription_that_is_not_https_without_sending(alice, bob, vapid, browser, broadcasts):
+def test_it_drops_a_subscription_that_is_not_https_without_sending(alice, bob, vapid, push_keys, broadcasts):
     from pytest_httpserver import HTTPServer
 
     plain = HTTPServer(host="127.0.0.1", port=0)  # registered before endpoints had to be https
     plain.start()
     try:
-        PushSubscription.objects.create(user=bob, endpoint=plain.url_for("/push"), created_at=NOW, **browser[2])
+        PushSubscription.objects.create(user=bob, endpoint=plain.url_for("/push"), created_at=NOW, **push_keys[2])
         prediction = make_prediction(alice)
         vote(bob, prediction, "A")
         add_tick(mid="2020", at=NOW + HOUR)
@@ -215,3 +181,35 @@ def test_it_drops_a_subscription_that_is_not_https_without_sending(alice, bob, v
         assert not PushSubscription.objects.exists()
     finally:
         plain.stop()
+
+
+def claims(authorization: dict) -> dict:
+    token = authorization["Authorization"].split("t=")[1].split(",")[0]
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def test_it_signs_the_vapid_header_once_per_push_service_origin(vapid):
+    client = WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
+    first = client._authorization("https://fcm.googleapis.com/fcm/send/abc")
+    again = client._authorization("https://fcm.googleapis.com/fcm/send/def")
+    other = client._authorization("https://updates.push.services.mozilla.com/wpush/v2/xyz")
+
+    assert first is again  # signed once for the origin
+    assert claims(first)["aud"] == "https://fcm.googleapis.com"
+    assert claims(other)["aud"] == "https://updates.push.services.mozilla.com"
+    assert claims(first)["sub"] == "mailto:x@y.test"
+
+
+def test_it_signs_again_when_half_the_validity_is_spent(vapid, monkeypatch):
+    import predictions.push
+
+    client = WebPushClient(private_key=settings.VAPID_PRIVATE_KEY, subject="mailto:x@y.test", timeout=1)
+    start = 1_800_000_000.0
+    monkeypatch.setattr(predictions.push.time, "time", lambda: start)
+    first = client._authorization("https://push.example.test/a")
+    monkeypatch.setattr(predictions.push.time, "time", lambda: start + VAPID_RENEW_SECONDS - 1)
+    assert client._authorization("https://push.example.test/a") is first
+    monkeypatch.setattr(predictions.push.time, "time", lambda: start + VAPID_RENEW_SECONDS + 1)
+    renewed = client._authorization("https://push.example.test/a")
+    assert renewed is not first and claims(renewed)["exp"] > claims(first)["exp"]

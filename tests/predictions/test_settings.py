@@ -29,6 +29,12 @@ def load_settings(**env):
     ("PREDICTION_HIDE_VOTES_UNTIL_CLOSE", "sometimes"),
     ("AUTH_TOKEN_RATE", "lots"),
     ("AUTH_TOKEN_USERNAME_RATE", "5/fortnight"),
+    ("WEBPUSH_CONCURRENCY", "0"),
+    ("WEBPUSH_CONCURRENCY", "1001"),
+    ("WEBPUSH_CONCURRENCY", "many"),
+    ("NOTIFICATION_DELIVERY_MAX_AGE_SECONDS", "59"),
+    ("NOTIFICATION_DELIVERY_MAX_AGE_SECONDS", "a day"),
+    ("NOTIFICATION_DELIVERY_INTERVAL", "0"),
 ])
 def test_it_stops_start_up_on_a_bad_value_naming_the_variable(variable, value):
     result = load_settings(**{variable: value})
