@@ -7,10 +7,20 @@ from django.conf import settings
 from django.db import transaction
 
 from goldsocial.timefmt import iso_ms
+from markets.hours import last_close_before, market_is_open
 from markets.selectors import tick_at_or_before
 from markets.trust import tick_is_trustworthy
 from predictions import conditions
 from predictions.models import Prediction, PredictionOption
+
+
+def _closed_market_warnings(*, symbol: str, verify_time: datetime) -> list[str]:
+    if market_is_open(symbol=symbol, at=verify_time):
+        return []
+    close = last_close_before(symbol=symbol, at=verify_time)
+    assert close is not None  # a market that closes has closed before
+    return [f"{symbol} is closed at {iso_ms(verify_time)}; it will settle on the last close before it "
+            f"({iso_ms(close)})"]
 
 
 class PredictionRefused(Exception):
@@ -67,6 +77,7 @@ def prediction_create(*, creator, symbol: str, question: str, verify_time: datet
     if errors:
         raise PredictionRefused(dict(errors))
     assert tick is not None  # no error: the symbol had a fresh tick
+    warnings = [*warnings, *_closed_market_warnings(symbol=symbol, verify_time=verify_time)]
 
     with transaction.atomic():
         prediction = Prediction.objects.create(

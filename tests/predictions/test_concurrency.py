@@ -126,7 +126,8 @@ def test_it_writes_nothing_over_a_prediction_resolved_in_the_meantime(alice):
     prediction = make_prediction(alice)
     Prediction.objects.filter(pk=prediction.pk).update(status=Prediction.Status.VERIFIED)
     row = {"id": prediction.pk, "status": "void", "final_price": None, "final_price_at": None,
-           "final_price_source": "", "price_change_percent": None, "correct_option_id": None, "resolved_at": AFTER,
+           "final_price_source": "", "final_price_basis": "",
+           "price_change_percent": None, "correct_option_id": None, "resolved_at": AFTER,
            "verified_at": AFTER, "verify_attempts": 1, "last_attempt_at": AFTER}
     assert outcomes_write(rows=[row]) == set()
     assert Prediction.objects.get().status == Prediction.Status.VERIFIED
