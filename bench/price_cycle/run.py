@@ -48,7 +48,7 @@ def measure(label, run, cycles):
         cpus.append((time.process_time() - cpu) * 1000)
     walls.sort()
     p90 = walls[int(0.9 * (len(walls) - 1))]
-    print(f"{label:<34} wall p50 {statistics.median(walls):7.1f} ms  p90 {p90:7.1f} ms  "
+    print(f"{label:<38} wall p50 {statistics.median(walls):7.1f} ms  p90 {p90:7.1f} ms  "
           f"max {walls[-1]:7.1f} ms   CPU {statistics.mean(cpus):6.1f} ms/cycle")
     return statistics.median(walls)
 
