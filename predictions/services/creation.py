@@ -7,18 +7,17 @@ from django.conf import settings
 from django.db import transaction
 
 from goldsocial.timefmt import iso_ms
-from markets.hours import last_close_before, market_is_open
 from markets.selectors import tick_at_or_before
 from markets.trust import tick_is_trustworthy
 from predictions import conditions
 from predictions.models import Prediction, PredictionOption
+from predictions.services.verification import deadline_close
 
 
 def _closed_market_warnings(*, symbol: str, verify_time: datetime) -> list[str]:
-    if market_is_open(symbol=symbol, at=verify_time):
+    close = deadline_close(symbol=symbol, verify_time=verify_time)
+    if close is None:
         return []
-    close = last_close_before(symbol=symbol, at=verify_time)
-    assert close is not None  # a market that closes has closed before
     return [f"{symbol} is closed at {iso_ms(verify_time)}; it will settle on the last close before it "
             f"({iso_ms(close)})"]
 

@@ -93,11 +93,22 @@ def _staleness() -> timedelta:
     return timedelta(seconds=settings.PRICE_STALENESS_SECONDS)
 
 
+def deadline_close(*, symbol: str, verify_time: datetime) -> datetime | None:
+    """When `symbol`'s market closed before `verify_time`, if it is closed then: the prediction
+    settles on that close's price. None: the price at verify_time counts.
+
+    Never in demo mode: the simulated feed ignores market hours, so a weekend demo has prices.
+    """
+    if settings.DEMO_MODE or market_is_open(symbol=symbol, at=verify_time):
+        return None
+    return last_close_before(symbol=symbol, at=verify_time)
+
+
 def _due(now: datetime, *, first_attempts_only: bool) -> QuerySet[Prediction]:
     """Active predictions whose final price is fixed at `now` (see the module's docstring), not yet
     attempted at `now`."""
     settle = timedelta(seconds=settings.PREDICTION_SETTLE_SECONDS)
-    closed = [s for s in settings.SYMBOLS_ALL if not market_is_open(symbol=s, at=now)]
+    closed = [s for s in settings.SYMBOLS_ALL if deadline_close(symbol=s, verify_time=now)]
     # Provider timestamps, not arrival: a tick stamped after verify_time means the feed has
     # moved past it. (A later cycle could still store an older-stamped tick if its providers'
     # quotes lag; the settle delay never covered that either.)
@@ -181,10 +192,7 @@ def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary, fir
     if not claimed:
         return 0
     ticks = PriceTick.objects.in_bulk([p.final_tick_id for p in claimed if p.final_tick_id])
-    closes: dict[int, datetime] = {}
-    for p in claimed:
-        if not market_is_open(symbol=p.symbol, at=p.verify_time):
-            closes[p.pk] = last_close_before(symbol=p.symbol, at=p.verify_time)  # type: ignore[assignment]
+    closes = {p.pk: close for p in claimed if (close := deadline_close(symbol=p.symbol, verify_time=p.verify_time))}
     closing_ticks = {(symbol, at): _closing_tick(symbol=symbol, closed_at=at)
                      for symbol, at in {(p.symbol, closes[p.pk]) for p in claimed if p.pk in closes}}
     options: dict[int, list[PredictionOption]] = defaultdict(list)

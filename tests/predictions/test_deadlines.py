@@ -193,3 +193,17 @@ def test_it_shows_the_basis_in_the_api(api, alice):
     data = api.get(f"/api/predictions/{prediction.pk}/").json()
 
     assert (data["final_price_basis"], data["final_price_at"]) == ("last_close", "2026-11-27T21:59:58.000Z")
+
+
+def test_it_uses_the_price_at_the_deadline_in_demo_mode(alice, settings):
+    # The simulated feed ignores market hours: a weekend demo has prices at the deadline.
+    settings.DEMO_MODE = True
+    saturday = utc("2026-11-28T12:00:00")
+    prediction = on_deadline(alice, verify_time=saturday)
+    add_tick(mid="2020", at=utc("2026-11-27T21:59:58"), source="simulated")
+    add_tick(mid="2040", at=saturday - timedelta(seconds=1), source="simulated")
+
+    verify(saturday + timedelta(seconds=settings.PREDICTION_SETTLE_SECONDS))
+
+    prediction.refresh_from_db()
+    assert (prediction.final_price, prediction.final_price_basis) == (Decimal("2040"), Basis.AT_DEADLINE)
