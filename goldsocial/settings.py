@@ -319,9 +319,14 @@ OUTBOUND_ALLOWED_NETWORKS = env_networks("OUTBOUND_ALLOWED_NETWORKS")
 # A missing final price is retried on each verifier run for this long after verify_time,
 # then the prediction waits for manual verification.
 PREDICTION_PRICE_GRACE_SECONDS = env_int("PREDICTION_PRICE_GRACE_SECONDS", 900, minimum=0)
-# The verifier leaves a prediction alone until this long after verify_time, so a tick stamped
-# just before verify_time but fetched just after it is stored before the price is read.
+# A prediction is due once a tick stamped after its verify_time is stored, or at the latest this
+# long after verify_time (no such tick: the feed is slow or away), so that a tick stamped just
+# before verify_time but fetched just after it is stored before the price is read.
 PREDICTION_SETTLE_SECONDS = env_int("PREDICTION_SETTLE_SECONDS", 10, minimum=0)
+# A deadline while the market is closed settles on the last tick before the close, if that tick
+# is at most this old at the close (older: our feed was away; the prediction waits for an admin).
+PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS = env_int("PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS", 900, minimum=1,
+                                                 maximum=86400)
 # Predictions per verifier transaction. Votes of a prediction are spread over the whole table,
 # so each batch reads most of it: fewer, larger batches are much cheaper (bench/verify).
 PREDICTION_VERIFY_BATCH_SIZE = env_int("PREDICTION_VERIFY_BATCH_SIZE", 5000, minimum=1, maximum=20000)

@@ -39,6 +39,7 @@ class AuditInline(admin.TabularInline):
     extra = 0
     fields = readonly_fields = ("at", "kind", "by", "previous_status", "new_status", "previous_option_key",
                                 "new_option_key", "final_price", "final_price_at", "final_price_source",
+                                "final_price_basis",
                                 "price_change_percent", "note")
     can_delete = False
 

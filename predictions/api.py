@@ -3,7 +3,13 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -74,6 +80,7 @@ class PredictionOut(serializers.ModelSerializer):
     base_price = serializers.SerializerMethodField()
     final_price = serializers.SerializerMethodField()
     price_change_percent = serializers.SerializerMethodField()
+    final_price_basis = serializers.SerializerMethodField()
     correct_option = serializers.SerializerMethodField()
     options = OptionOut(many=True)
 
@@ -82,7 +89,7 @@ class PredictionOut(serializers.ModelSerializer):
         fields = ["id", "creator", "symbol", "question", "verification", "verify_time", "voting_closes_at",
                   "status", "created_at",
                   "base_price", "base_price_at", "base_price_source", "final_price", "final_price_at",
-                  "final_price_source", "price_change_percent", "correct_option", "verified_at",
+                  "final_price_source", "final_price_basis", "price_change_percent", "correct_option", "verified_at",
                   "verification_note", "options"]
 
     def to_representation(self, instance):
@@ -103,8 +110,26 @@ class PredictionOut(serializers.ModelSerializer):
     def get_price_change_percent(self, p) -> float | None:
         return json_number(p.price_change_percent)
 
+    @extend_schema_field({
+        "type": "string", "enum": Prediction.PriceBasis.values, "nullable": True,
+        "description": "which price final_price is: at_deadline (the last tick at or before verify_time) or "
+                       "last_close (the market was closed at verify_time: the last tick before its close); "
+                       "null while there is no final price"})
+    def get_final_price_basis(self, p) -> str | None:
+        return p.final_price_basis or None
+
     def get_correct_option(self, p) -> str | None:
         return p.correct_option.key if p.correct_option else None
+
+
+class PredictionCreated(PredictionOut):
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="what the prediction was accepted with: options that leave a gap (a result there is void), "
+                  "a verify_time when the market is closed (it settles on the last close before it)")
+
+    class Meta(PredictionOut.Meta):
+        fields = [*PredictionOut.Meta.fields, "warnings"]
 
 
 class OptionIn(serializers.Serializer):
@@ -145,7 +170,7 @@ class PredictionListCreate(generics.ListAPIView):
 
     # JSON only: the options are a list of objects, which form encodings cannot carry.
     @extend_schema(request={"application/json": PredictionIn}, responses={
-        201: PredictionOut, 400: NESTED_FIELD_ERRORS, 403: NOT_AUTHENTICATED, 429: THROTTLED})
+        201: PredictionCreated, 400: NESTED_FIELD_ERRORS, 403: NOT_AUTHENTICATED, 429: THROTTLED})
     def post(self, request):
         incoming = PredictionIn(data=request.data)
         incoming.is_valid(raise_exception=True)

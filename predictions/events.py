@@ -35,7 +35,8 @@ def prediction_verified(prediction: Prediction) -> wire.Event:
         "id": p.pk, "symbol": p.symbol, "question": p.question, "status": p.status,
         "verification": p.verification, "verify_time": iso_ms(p.verify_time),
         "base_price": json_number(p.base_price), "final_price": json_number(p.final_price),
-        "final_price_at": iso_ms(p.final_price_at), "price_change_percent": json_number(p.price_change_percent),
+        "final_price_at": iso_ms(p.final_price_at), "final_price_basis": p.final_price_basis or None,
+        "price_change_percent": json_number(p.price_change_percent),
         "correct_option": p.correct_option.key if p.correct_option else None, "verified_at": iso_ms(p.verified_at),
     })
 

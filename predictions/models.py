@@ -18,6 +18,12 @@ class Prediction(models.Model):
         AUTO = "auto"
         MANUAL = "manual"
 
+    class PriceBasis(models.TextChoices):
+        # The last tick at or before verify_time: the market was open at the deadline.
+        AT_DEADLINE = "at_deadline", "at the deadline"
+        # The market was closed at the deadline: its closing price, the last tick before the close.
+        LAST_CLOSE = "last_close", "last close before the deadline"
+
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="predictions")
     symbol = models.CharField(max_length=6)
     question = models.CharField(max_length=280)
@@ -31,10 +37,13 @@ class Prediction(models.Model):
     base_price_at = models.DateTimeField()
     base_price_source = models.CharField(max_length=100)
 
-    # The mid price recorded at verify_time (last tick at or before it, within staleness).
+    # The mid price recorded at verify_time (last tick at or before it, within staleness), or at the
+    # last close before it when the market was closed at verify_time.
     final_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     final_price_at = models.DateTimeField(null=True, blank=True)
     final_price_source = models.CharField(max_length=100, blank=True)
+    # Which moment's price final_price is (empty until there is one); final_price_at says when it was quoted.
+    final_price_basis = models.CharField(max_length=16, choices=PriceBasis.choices, blank=True)
     price_change_percent = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
 
     correct_option = models.ForeignKey("PredictionOption", on_delete=models.PROTECT, null=True, blank=True,
@@ -158,6 +167,7 @@ class VerificationAudit(models.Model):
     final_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
     final_price_at = models.DateTimeField(null=True, blank=True)
     final_price_source = models.CharField(max_length=100, blank=True)
+    final_price_basis = models.CharField(max_length=16, choices=Prediction.PriceBasis.choices, blank=True)
     price_change_percent = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
     note = models.TextField(blank=True)
 

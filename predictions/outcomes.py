@@ -45,6 +45,7 @@ class Outcome:
     final_price: Decimal | None = None
     final_price_at: datetime | None = None
     final_price_source: str = ""
+    final_price_basis: str = ""
     price_change_percent: Decimal | None = None
     correct_option: PredictionOption | None = None
     resolved_at: datetime | None = None
@@ -61,23 +62,30 @@ class Outcome:
 
 
 def outcome_decide(*, prediction: Prediction, options: list[PredictionOption], tick: PriceTick | None,
-                   now: datetime, grace: timedelta, staleness: timedelta) -> Outcome:
+                   now: datetime, grace: timedelta, staleness: timedelta,
+                   closed_at: datetime | None = None) -> Outcome:
     """The outcome of `prediction` at `now`, given its final tick (None: no usable price).
 
-    A manual prediction waits for an admin, with the price recorded; without a price an
-    automatic one is retried until `grace` after its verify_time, then waits for an admin;
-    otherwise the option whose condition matches the change wins, and none matching is void.
+    `closed_at` is when the market last closed before verify_time if it was closed then: the
+    tick is then its closing price (basis `last_close`), otherwise the price at verify_time
+    (`at_deadline`). A manual prediction waits for an admin, with the price recorded; without
+    a price an automatic one is retried until `grace` after its verify_time, then waits for an
+    admin; otherwise the option whose condition matches the change wins, and none matching is
+    void.
     """
     price: dict[str, Any] = {}
     if tick is not None:
+        basis = Prediction.PriceBasis.AT_DEADLINE if closed_at is None else Prediction.PriceBasis.LAST_CLOSE
         price = {"final_price": tick.mid, "final_price_at": tick.timestamp, "final_price_source": tick.source,
+                 "final_price_basis": basis,
                  "price_change_percent": price_change_percent(base=prediction.base_price, final=tick.mid)}
     manual = prediction.verification == Prediction.Verification.MANUAL
     if not manual and tick is None and now < prediction.verify_time + grace:
         return Outcome(Status.ACTIVE)
     if manual or tick is None:
+        moment = "verify_time" if closed_at is None else f"its market closed at {closed_at.isoformat()}"
         note = "" if tick else (
-            f"no price of {prediction.symbol} within {staleness.total_seconds():.0f} s before verify_time "
+            f"no price of {prediction.symbol} within {staleness.total_seconds():.0f} s before {moment} "
             f"after {grace.total_seconds():.0f} s of retries")
         return Outcome(Status.AWAITING_MANUAL, **price, note=note)
     key = conditions.matching_option({o.key: condition_tree(o.condition) for o in options},

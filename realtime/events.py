@@ -124,13 +124,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "prediction": {
                 "type": "object",
                 "required": ["id", "symbol", "question", "status", "verification", "verify_time", "base_price",
-                             "final_price", "final_price_at", "price_change_percent", "correct_option",
-                             "verified_at"],
+                             "final_price", "final_price_at", "final_price_basis", "price_change_percent",
+                             "correct_option", "verified_at"],
                 "properties": {
                     "id": {"type": "integer"}, "symbol": {"type": "string"}, "question": {"type": "string"},
                     "status": {"enum": ["verified", "void", "awaiting_manual"]},
                     "verification": {"enum": ["auto", "manual"]}, "verify_time": _TIME,
                     "base_price": _NUMBER_OR_NULL, "final_price": _NUMBER_OR_NULL, "final_price_at": _TIME,
+                    "final_price_basis": {"enum": ["at_deadline", "last_close", None]},
                     "price_change_percent": _NUMBER_OR_NULL, "correct_option": {"type": ["string", "null"]},
                     "verified_at": _TIME,
                 },

@@ -45,6 +45,9 @@ def _start(**env):
     ("WS_MAX_CONNECTIONS_PER_IP", "0", "WS_MAX_CONNECTIONS_PER_IP"),
     ("ANON_READ_RATE", "lots", "ANON_READ_RATE"),
     ("ANON_SEARCH_RATE", "10/fortnight", "ANON_SEARCH_RATE"),
+    ("PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS", "0", "PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS"),
+    ("PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS", "86401", "PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS"),
+    ("PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS", "15m", "PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS"),
 ])
 def test_it_stops_start_up_naming_the_bad_variable(variable, value, says):
     result = _start(**{variable: value})

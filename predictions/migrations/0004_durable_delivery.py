@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('predictions', '0002_fillfactor'),
+        ('predictions', '0003_deadline_basis'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -11,6 +11,15 @@ from markets.selectors import tick_at_or_before
 from markets.trust import tick_is_trustworthy
 from predictions import conditions
 from predictions.models import Prediction, PredictionOption
+from predictions.services.verification import deadline_close
+
+
+def _closed_market_warnings(*, symbol: str, verify_time: datetime) -> list[str]:
+    close = deadline_close(symbol=symbol, verify_time=verify_time)
+    if close is None:
+        return []
+    return [f"{symbol} is closed at {iso_ms(verify_time)}; it will settle on the last close before it "
+            f"({iso_ms(close)})"]
 
 
 class PredictionRefused(Exception):
@@ -72,6 +81,7 @@ def prediction_create(*, creator, symbol: str, question: str, verify_time: datet
     if errors:
         raise PredictionRefused(dict(errors))
     assert tick is not None  # no error: the symbol had a fresh tick
+    warnings = [*warnings, *_closed_market_warnings(symbol=symbol, verify_time=verify_time)]
 
     with transaction.atomic():
         prediction = Prediction.objects.create(

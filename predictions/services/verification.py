@@ -1,5 +1,11 @@
 """Verification: the verifier's batches (claim, decide, write) and verification by hand.
 
+A prediction is due once its final price is fixed: a trustworthy tick of its symbol stamped
+after verify_time is stored (the last one at or before it can no longer change), its market
+is closed (the price is the last close's), or PREDICTION_SETTLE_SECONDS have passed. The
+price fetcher asks for a run as soon as a cycle makes some prediction due
+(`predictions_due_exist`, predictions.tasks); the prediction_verifier job is the sweep.
+
 The verifier claims due predictions in batches, one transaction each. Deciding is
 predictions.outcomes (Python, the batch's predictions and options only); everything that
 scales with the number of votes (marking votes, user statistics, notification rows) is one
@@ -14,10 +20,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models import fields as model_fields
 
 from goldsocial.timefmt import iso_ms
+from markets.hours import last_close_before, market_is_open
 from markets.models import PriceTick
 from markets.trust import trustworthy_ticks
 from predictions import events
@@ -53,8 +60,12 @@ class VerifySummary:
                 f"retry later {self.retried}, votes marked {self.votes_marked} in {self.batches} batches")
 
 
-def predictions_verify_due(*, now: datetime, batch_size: int | None = None) -> VerifySummary:
+def predictions_verify_due(*, now: datetime, batch_size: int | None = None,
+                           first_attempts_only: bool = False) -> VerifySummary:
     """Resolve every prediction due at `now`, batch after batch, each batch one transaction.
+
+    `first_attempts_only`: leave predictions still waiting for a missing price to the sweep
+    (the runs the price fetcher asks for would otherwise retry them every few seconds).
 
     1. In a transaction, claim, decide and write one batch (`_batch_verify`); commit.
     2. Log the progress so far.
@@ -66,7 +77,8 @@ def predictions_verify_due(*, now: datetime, batch_size: int | None = None) -> V
     started = time.monotonic()
     while True:
         with transaction.atomic():
-            claimed = _batch_verify(now=now, batch_size=batch_size, summary=summary)
+            claimed = _batch_verify(now=now, batch_size=batch_size, summary=summary,
+                                    first_attempts_only=first_attempts_only)
         if not claimed:
             break
         summary.batches += 1
@@ -81,19 +93,54 @@ def _staleness() -> timedelta:
     return timedelta(seconds=settings.PRICE_STALENESS_SECONDS)
 
 
-def due_for_claim(now: datetime) -> QuerySet[Prediction]:
-    """Active predictions past verify_time and the settle delay, not yet attempted at `now`, oldest first.
+def deadline_close(*, symbol: str, verify_time: datetime) -> datetime | None:
+    """When `symbol`'s market closed before `verify_time`, if it is closed then: the prediction
+    settles on that close's price. None: the price at verify_time counts.
+
+    Never in demo mode: the simulated feed ignores market hours, so a weekend demo has prices.
+    """
+    if settings.DEMO_MODE or market_is_open(symbol=symbol, at=verify_time):
+        return None
+    return last_close_before(symbol=symbol, at=verify_time)
+
+
+def _due(now: datetime, *, first_attempts_only: bool) -> QuerySet[Prediction]:
+    """Active predictions whose final price is fixed at `now` (see the module's docstring), not yet
+    attempted at `now`."""
+    settle = timedelta(seconds=settings.PREDICTION_SETTLE_SECONDS)
+    closed = [s for s in settings.SYMBOLS_ALL if deadline_close(symbol=s, verify_time=now)]
+    # Provider timestamps, not arrival: a tick stamped after verify_time means the feed has
+    # moved past it. (A later cycle could still store an older-stamped tick if its providers'
+    # quotes lag; the settle delay never covered that either.)
+    moved_past = Exists(PriceTick.objects.filter(trustworthy_ticks(), symbol=OuterRef("symbol"),
+                                                 timestamp__gt=OuterRef("verify_time")))
+    due = (Prediction.objects
+           # verify_time <= now first: the partial index prediction_due bounds every other test.
+           .filter(status=Status.ACTIVE, verify_time__lte=now)
+           .filter(Q(verify_time__lte=now - settle) | Q(symbol__in=closed) | moved_past))
+    if first_attempts_only:
+        return due.filter(last_attempt_at__isnull=True)
+    # Not again within the same run: a prediction still waiting for its price was attempted at
+    # `now` and waits for the next run.
+    return due.filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=now))
+
+
+def predictions_due_exist(*, now: datetime) -> bool:
+    """Whether a run at `now` would find a prediction never attempted whose final price is fixed.
+
+    One query on the partial index of active predictions: cheap enough to ask after every
+    price cycle.
+    """
+    return _due(now, first_attempts_only=True).exists()
+
+
+def due_for_claim(now: datetime, *, first_attempts_only: bool = False) -> QuerySet[Prediction]:
+    """The due predictions (`_due`), oldest first.
 
     Locked as they are read (FOR UPDATE SKIP LOCKED where the database can): evaluate it
     inside the transaction that writes their outcome.
     """
-    settle = timedelta(seconds=settings.PREDICTION_SETTLE_SECONDS)
-    due = (Prediction.objects
-           .filter(status=Status.ACTIVE, verify_time__lte=now - settle)
-           # Not again within the same run: a prediction still waiting for its price was
-           # attempted at `now` and waits for the next run.
-           .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=now))
-           .order_by("verify_time", "id"))
+    due = _due(now, first_attempts_only=first_attempts_only).order_by("verify_time", "id")
     if connection.features.has_select_for_update_skip_locked:
         # Concurrent verifiers each take different rows instead of waiting for each other.
         due = due.select_for_update(skip_locked=True, of=("self",))
@@ -113,11 +160,21 @@ def _final_tick_id() -> Subquery:
     return Subquery(ticks.order_by("-timestamp").values("id")[:1])
 
 
-def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary) -> int:
+def _closing_tick(*, symbol: str, closed_at: datetime) -> PriceTick | None:
+    """The closing price: the last trustworthy tick at or before the close, within
+    PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS (quotes thin out in a market's last minutes)."""
+    max_age = timedelta(seconds=settings.PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS)
+    return (PriceTick.objects.filter(trustworthy_ticks(), symbol=symbol, timestamp__lte=closed_at,
+                                     timestamp__gte=closed_at - max_age)
+            .order_by("-timestamp").first())
+
+
+def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary, first_attempts_only: bool = False) -> int:
     """Resolve one batch inside the caller's transaction; the number of predictions claimed.
 
-    1. Claim up to `batch_size` due predictions, each with the id of its final tick.
-    2. Load those ticks and the predictions' options (never their votes).
+    1. Claim up to `batch_size` due predictions, each with the id of its tick at verify_time.
+    2. Load those ticks, the closing tick of each market closed at a verify_time (one query
+       per symbol and close), and the predictions' options (never their votes).
     3. Decide each outcome (predictions.outcomes.outcome_decide).
     4. Write every outcome in one compare-and-set UPDATE (`outcomes_write`); go on only with
        the predictions this verifier changed.
@@ -130,10 +187,14 @@ def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary) -> 
         # in memory instead of spilling to disk under the 4 MB default.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
-    claimed = list(due_for_claim(now).annotate(final_tick_id=_final_tick_id())[:batch_size])
+    claimed = list(due_for_claim(now, first_attempts_only=first_attempts_only)
+                   .annotate(final_tick_id=_final_tick_id())[:batch_size])
     if not claimed:
         return 0
     ticks = PriceTick.objects.in_bulk([p.final_tick_id for p in claimed if p.final_tick_id])
+    closes = {p.pk: close for p in claimed if (close := deadline_close(symbol=p.symbol, verify_time=p.verify_time))}
+    closing_ticks = {(symbol, at): _closing_tick(symbol=symbol, closed_at=at)
+                     for symbol, at in {(p.symbol, closes[p.pk]) for p in claimed if p.pk in closes}}
     options: dict[int, list[PredictionOption]] = defaultdict(list)
     for option in PredictionOption.objects.filter(prediction_id__in=[p.pk for p in claimed]).order_by("position"):
         options[option.prediction_id].append(option)
@@ -141,8 +202,10 @@ def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary) -> 
 
     rows, decided = [], {}
     for p in claimed:
-        outcome = outcome_decide(prediction=p, options=options[p.pk], tick=ticks.get(p.final_tick_id), now=now,
-                                 grace=grace, staleness=_staleness())
+        closed_at = closes.get(p.pk)
+        tick = ticks.get(p.final_tick_id) if closed_at is None else closing_ticks[(p.symbol, closed_at)]
+        outcome = outcome_decide(prediction=p, options=options[p.pk], tick=tick, now=now,
+                                 grace=grace, staleness=_staleness(), closed_at=closed_at)
         rows.append(_outcome_apply(p, outcome, now=now))
         if outcome.retry:
             summary.retried += 1
@@ -175,14 +238,16 @@ def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary) -> 
 
 # The columns an outcome writes, with their PostgreSQL types; each is also the attribute name.
 _WRITTEN = {"id": "bigint", "status": "varchar", "final_price": "numeric", "final_price_at": "timestamptz",
-            "final_price_source": "varchar", "price_change_percent": "numeric", "correct_option_id": "bigint",
+            "final_price_source": "varchar", "final_price_basis": "varchar",
+            "price_change_percent": "numeric", "correct_option_id": "bigint",
             "resolved_at": "timestamptz", "verified_at": "timestamptz", "verify_attempts": "integer",
             "last_attempt_at": "timestamptz"}
 
 
 def _outcome_apply(p: Prediction, outcome: Outcome, *, now: datetime) -> dict:
     """Set the outcome on the claimed prediction (what its message shows); the row to write."""
-    for name in ("status", "final_price", "final_price_at", "final_price_source", "price_change_percent",
+    for name in ("status", "final_price", "final_price_at", "final_price_source", "final_price_basis",
+                 "price_change_percent",
                  "correct_option", "resolved_at", "verified_at"):
         setattr(p, name, getattr(outcome, name))
     p.verify_attempts += 1
@@ -195,8 +260,8 @@ def _audit(p: Prediction, outcome: Outcome, *, now: datetime) -> VerificationAud
         prediction_id=p.pk, kind=outcome.audit_kind, at=now, previous_status=Status.ACTIVE,
         new_status=outcome.status, new_option_key=outcome.correct_option.key if outcome.correct_option else "",
         base_price=p.base_price, final_price=outcome.final_price, final_price_at=outcome.final_price_at,
-        final_price_source=outcome.final_price_source, price_change_percent=outcome.price_change_percent,
-        note=outcome.note,
+        final_price_source=outcome.final_price_source, final_price_basis=outcome.final_price_basis,
+        price_change_percent=outcome.price_change_percent, note=outcome.note,
     )
 
 
@@ -277,7 +342,8 @@ def prediction_verify_manual(*, prediction_id: int, option_key: str, note: str, 
             at=now, by=by, previous_status=previous_status, new_status=p.status,
             previous_option_key=previous_option.key if previous_option else "", new_option_key=option.key,
             base_price=p.base_price, final_price=p.final_price, final_price_at=p.final_price_at,
-            final_price_source=p.final_price_source, price_change_percent=p.price_change_percent, note=note,
+            final_price_source=p.final_price_source, final_price_basis=p.final_price_basis,
+            price_change_percent=p.price_change_percent, note=note,
         )
         kind = Notification.Kind.CORRECTION if correction else Notification.Kind.VOTE_RESULT
         votes_mark(correct_options={p.pk: option.pk}, notify=kind, now=now)

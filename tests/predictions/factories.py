@@ -11,7 +11,8 @@ from predictions.services.creation import prediction_create
 from predictions.services.verification import predictions_verify_due
 from predictions.services.votes import vote_cast
 
-NOW = datetime(2026, 11, 29, 9, 0, 0, tzinfo=UTC)
+# A Monday: metals and FX trade all week (a deadline while they are closed settles on the last close).
+NOW = datetime(2026, 11, 23, 9, 0, 0, tzinfo=UTC)
 # Four options covering every change without overlap: their boundaries are the interesting cases.
 SEED_OPTIONS = [
     {"key": "A", "text": "up 1% or more", "condition": "price_change_percent >= 1.0"},

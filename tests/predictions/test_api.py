@@ -5,6 +5,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from markets.hours import market_is_open
 from predictions.models import Notification, Prediction, PushSubscription, UserStats, Vote
 from predictions.services.votes import VoteRefused, vote_cast
 from tests.predictions.factories import SEED_OPTIONS, UP_DOWN_OPTIONS, add_tick, make_user
@@ -18,9 +19,17 @@ def fresh_price(db):
     return add_tick(mid="2650.3", at=timezone.now() - timedelta(seconds=2))
 
 
+def open_market_time():
+    """A moment a day or so ahead when XAUUSD trades (no closed-market warning, whatever today is)."""
+    at = timezone.now() + timedelta(days=1)
+    while not market_is_open(symbol="XAUUSD", at=at):
+        at += timedelta(hours=1)
+    return at
+
+
 def body(**overrides):
     data = {"symbol": "XAUUSD", "question": "Gold tomorrow?", "verification": "auto",
-            "verify_time": (timezone.now() + timedelta(days=1)).isoformat(), "options": SEED_OPTIONS}
+            "verify_time": open_market_time().isoformat(), "options": SEED_OPTIONS}
     data.update(overrides)
     return data
 

@@ -126,7 +126,8 @@ def test_it_writes_nothing_over_a_prediction_resolved_in_the_meantime(alice):
     prediction = make_prediction(alice)
     Prediction.objects.filter(pk=prediction.pk).update(status=Prediction.Status.VERIFIED)
     row = {"id": prediction.pk, "status": "void", "final_price": None, "final_price_at": None,
-           "final_price_source": "", "price_change_percent": None, "correct_option_id": None, "resolved_at": AFTER,
+           "final_price_source": "", "final_price_basis": "",
+           "price_change_percent": None, "correct_option_id": None, "resolved_at": AFTER,
            "verified_at": AFTER, "verify_attempts": 1, "last_attempt_at": AFTER}
     assert outcomes_write(rows=[row]) == set()
     assert Prediction.objects.get().status == Prediction.Status.VERIFIED
@@ -155,3 +156,41 @@ def test_it_refuses_a_vote_that_meets_a_verification_in_progress(alice, bob, pos
     thread.join()
     assert refused.value.code == "closed"
     assert not Vote.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_resolves_each_prediction_once_when_price_cycle_runs_and_the_sweep_race(alice, settings, postgres):
+    """Runs asked for by price cycles (first attempts only) and the sweep, all at once, before the
+    settle delay: the tick stamped after verify_time made them due."""
+    settings.PREDICTION_VERIFY_BATCH_SIZE = 5
+    voters = [make_user(f"v{i}") for i in range(3)]
+    predictions = [make_prediction(alice, created=NOW + timedelta(milliseconds=i)) for i in range(40)]
+    for p in predictions:
+        for user in voters:
+            vote(user, p, "A")
+    add_tick(mid="2020", at=NOW + HOUR)
+    add_tick(mid="2030", at=NOW + HOUR + timedelta(seconds=1))
+    soon = NOW + HOUR + timedelta(seconds=2)  # the settle delay (10 s) has not passed
+    barrier = threading.Barrier(3)
+    results = {}
+
+    def verifier(first_attempts_only):
+        def run():
+            barrier.wait()
+            return predictions_verify_due(now=soon, first_attempts_only=first_attempts_only)
+        return run
+
+    threads = [in_thread(verifier(first), results, name)
+               for name, first in (("cycle1", True), ("cycle2", True), ("sweep", False))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(isinstance(r, VerifySummary) for r in results.values()), results
+    assert sum(r.verified for r in results.values()) == 40
+    ids = [pk for r in results.values() for pk in r.verified_ids]
+    assert len(ids) == len(set(ids)) == 40
+    assert VerificationAudit.objects.count() == 40
+    assert [(s.predictions_counted, s.correct) for s in UserStats.objects.all()] == [(40, 40)] * 3

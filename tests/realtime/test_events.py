@@ -19,7 +19,8 @@ ITEM = price_item(price=Price(symbol="XAUUSD", bid=Decimal("2650.1"), ask=Decima
                   stale=False, now=NOW)
 PREDICTION = {"id": 12, "symbol": "XAUUSD", "question": "Gold up?", "status": "verified", "verification": "auto",
               "verify_time": "2026-11-29T10:00:00.000Z", "base_price": 2650.3, "final_price": 2690.0,
-              "final_price_at": "2026-11-29T09:59:58.000Z", "price_change_percent": 1.498,
+              "final_price_at": "2026-11-29T09:59:58.000Z", "final_price_basis": "last_close",
+              "price_change_percent": 1.498,
               "correct_option": "A", "verified_at": "2026-11-29T10:00:10.000Z"}
 
 
