@@ -28,6 +28,8 @@ class Prediction(models.Model):
     base_price = models.DecimalField(max_digits=20, decimal_places=8)
     base_price_at = models.DateTimeField()
     base_price_source = models.CharField(max_length=100)
+    # The base tick's provenance, copied (ticks are pruned): markets.price.quotes_encode's shape.
+    base_price_sources = models.JSONField(default=dict, blank=True)
 
     # The mid price recorded at verify_time (last tick at or before it, within staleness).
     final_price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
@@ -146,6 +148,10 @@ class VerificationAudit(models.Model):
     final_price_at = models.DateTimeField(null=True, blank=True)
     final_price_source = models.CharField(max_length=100, blank=True)
     price_change_percent = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    # Provenance of the prices used, copied from the ticks (which are pruned): each provider's
+    # bid, ask and quote time (markets.price.quotes_encode's shape).
+    base_price_sources = models.JSONField(default=dict, blank=True)
+    final_price_sources = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
 
     class Meta:

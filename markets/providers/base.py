@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import requests
 import urllib3
@@ -46,6 +46,13 @@ class Provider(Protocol):
     follows_market_hours: bool
 
     def fetch(self, symbol: str, *, now: datetime) -> Price: ...
+
+
+@runtime_checkable
+class BatchProvider(Provider, Protocol):
+    """A provider that quotes several symbols in one request (Kraken): one request a cycle."""
+
+    def fetch_many(self, symbols: list[str], *, now: datetime) -> "dict[str, Price | ProviderError]": ...
 
 
 @dataclass(frozen=True)

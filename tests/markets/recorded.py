@@ -20,6 +20,9 @@ SWISSQUOTE_XAU_TRUNCATED = "swissquote_bboquotes_XAU-USD_live-2026-08-18_TRUNCAT
 GOLDAPI_XAU = "gold-api_price-XAU_live-2026-08-18.json"
 COINBASE = "live-2026-09-25_coinbase_v2-prices-BTC-USD-spot.json"
 KRAKEN = "live-2026-09-25_kraken_0-public-Ticker_XBTUSD.json"
+# The recorded bitcoin entry plus the fiat pairs in its shape: one answer to the cycle's request.
+KRAKEN_MULTI = "kraken_0-public-Ticker_multi-pair_SHAPED.json"
+KRAKEN_ALL_PAIRS = "pair=XXBTZUSD,ZEURZUSD,ZGBPZUSD,ZUSDZJPY"
 BINANCE_451 = "binance_api.binance.com_HTTP451_geoblock-body.json"
 STOOQ_CHALLENGE = "stooq_q-d-l_xauusd_live-2026-08-18_HTTP200-JS-challenge_TRUNCATED.html"
 BYBIT_403 = "live-2026-09-25_bybit_HTTP403_cloudfront-geoblock.txt"
@@ -77,7 +80,7 @@ def quote_bodies(*, ts_ms: int, updated: datetime, goldapi_prices: dict[str, str
     bodies.update({f"/price/{metal}": goldapi_at(updated=updated, price=price, symbol=metal)
                    for metal, price in goldapi_prices.items()})
     bodies[COINBASE_PATH] = recorded(COINBASE)
-    bodies[KRAKEN_PATH] = recorded(KRAKEN)
+    bodies[KRAKEN_PATH] = recorded(KRAKEN_MULTI)
     return bodies
 
 
@@ -92,5 +95,4 @@ def serve_all(httpserver, *, ts_ms: int = NOW_MS, updated: datetime = NOW,
     bodies = quote_bodies(ts_ms=ts_ms, updated=updated,
                           goldapi_prices={"XAU": xau_goldapi_price, "XAG": xag_goldapi_price})
     for path, body in bodies.items():
-        query = {"query_string": "pair=XBTUSD"} if path == KRAKEN_PATH else {}
-        httpserver.expect_request(path, **query).respond_with_data(body, content_type="application/json")
+        httpserver.expect_request(path).respond_with_data(body, content_type="application/json")
