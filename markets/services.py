@@ -186,6 +186,17 @@ def _references(*, symbols: list[str], now: datetime, max_age: timedelta) -> dic
     return references
 
 
+def _off_hours_set_aside(*, fetched: Fetched, providers: list[Provider], closed: list[str]) -> None:
+    """Take out of `fetched` the quotes of closed markets from providers that trade them off hours."""
+    for provider in providers:
+        for symbol in set(closed) & getattr(provider, "off_hours_symbols", frozenset()):
+            kept = [q for q in fetched.quotes[symbol] if q.source != provider.name]
+            if len(kept) < len(fetched.quotes[symbol]):
+                fetched.quotes[symbol] = kept
+                fetched.problems[symbol].append(
+                    f"{provider.name}: trades {symbol} while its market is closed: not the market's price")
+
+
 def _frozen_set_aside(*, fetched: Fetched, symbols: list[str], open_: list[str],
                       now: datetime) -> dict[str, list[tuple[Price, str, float]]]:
     """Remember each source's quotes (Redis); take frozen ones out of `fetched`, with a problem each.
@@ -232,6 +243,7 @@ def prices_cycle(*, now: datetime, providers: list[Provider], symbols: list[str]
 
     fetched = quotes_fetch(providers=providers, symbols=due, now=now, breaker=breaker, executor=executor)
     references = _references(symbols=due, now=now, max_age=rules.jump_reference_age)
+    _off_hours_set_aside(fetched=fetched, providers=providers, closed=[s for s in due if s in closed])
     frozen = _frozen_set_aside(fetched=fetched, symbols=due, open_=[s for s in due if s not in closed], now=now)
 
     results = []

@@ -44,6 +44,8 @@ class Provider(Protocol):
     symbols: frozenset[str]
     # False for a feed that never closes (the simulated one), so demo mode moves at weekends.
     follows_market_hours: bool
+    # Optional `off_hours_symbols: frozenset[str]`: symbols it quotes while their market is
+    # closed (a 24/7 exchange's fiat pairs); the cycle does not use those quotes then.
 
     def fetch(self, symbol: str, *, now: datetime) -> Price: ...
 

@@ -28,6 +28,9 @@ class KrakenClient(HttpProvider):
     name = "kraken"
     symbols = frozenset(PAIRS)
     follows_market_hours = True
+    # A crypto exchange trades its fiat pairs at the weekend too: that is not the FX market's
+    # price, so these quotes are not used while the market is closed (markets.hours).
+    off_hours_symbols = frozenset({"EURUSD", "GBPUSD", "USDJPY"})
 
     def fetch(self, symbol: str, *, now: datetime) -> Price:
         result = self.fetch_many([symbol], now=now)[symbol]
