@@ -26,10 +26,22 @@ UP_DOWN_OPTIONS = [
 ]
 
 
-def add_tick(symbol="XAUUSD", mid="2000", at=NOW, source="swissquote"):
+def add_tick(symbol="XAUUSD", mid="2000", at=NOW, source="swissquote", sources=None):
     mid = Decimal(mid)
     return PriceTick.objects.create(symbol=symbol, bid=mid - Decimal("0.1"), ask=mid + Decimal("0.1"), mid=mid,
-                                    timestamp=at, source=source, fetched_at=at)
+                                    timestamp=at, source=source, sources=sources or {}, fetched_at=at)
+
+
+def two_sources(mid, at, *, set_aside=None):
+    """The provenance of a tick of `mid` from Swissquote and gold-api, each 0.1 either side of it
+    (and, with `set_aside`, a third source's quote set aside: (source, mid, reason))."""
+    mid, ms = Decimal(mid), int(at.timestamp() * 1000)
+    sources = {"goldapi": [str(mid), str(mid), ms], "swissquote": [str(mid - Decimal("0.1")),
+                                                                   str(mid + Decimal("0.1")), ms]}
+    if set_aside:
+        source, other, reason = set_aside
+        sources[source] = [other, other, ms, reason]
+    return sources
 
 
 def make_user(name, **extra):
@@ -37,8 +49,8 @@ def make_user(name, **extra):
 
 
 def make_prediction(creator, *, symbol="XAUUSD", base="2000", created=NOW, verify_in=timedelta(hours=1),
-                    options=None, verification="auto"):
-    add_tick(symbol=symbol, mid=base, at=created - timedelta(seconds=1))
+                    options=None, verification="auto", base_sources=None):
+    add_tick(symbol=symbol, mid=base, at=created - timedelta(seconds=1), sources=base_sources)
     prediction, _ = prediction_create(
         creator=creator, symbol=symbol, question="Where will gold be?", verify_time=created + verify_in,
         verification=verification, options=options or SEED_OPTIONS, now=created)
