@@ -110,5 +110,5 @@ def _tick_item(tick, *, sources: bool) -> dict:
     if sources:
         item["sources"] = [{"source": q.source, "bid": float(q.bid), "ask": float(q.ask),
                             "timestamp": iso_ms(q.timestamp), "used": reason is None, "set_aside": reason}
-                           for q, reason in quotes_decode(symbol=tick.symbol, data=tick.sources)]
+                           for q, reason in quotes_decode(symbol=tick.symbol, data=tick.sources, at=tick.timestamp)]
     return item

@@ -118,7 +118,7 @@ def prediction_explain(*, prediction_id: int) -> Explanation:
     base_age = (p.created_at - p.base_price_at).total_seconds()
     base = PriceUsed(
         role="base", price=p.base_price, at=p.base_price_at, source=p.base_price_source, provenance=base_from,
-        quotes=_quotes(symbol=p.symbol, data=base_data, moment=p.created_at),
+        quotes=_quotes(symbol=p.symbol, data=base_data, at=p.base_price_at, moment=p.created_at),
         checks=[
             Check("base tick fresh at creation", 0 <= base_age <= staleness.total_seconds(),
                   f"{base_age:.3f} s before creation; {limit}"),
@@ -134,7 +134,8 @@ def prediction_explain(*, prediction_id: int) -> Explanation:
         recomputed = price_change_percent(base=p.base_price, final=p.final_price)
         final = PriceUsed(
             role="final", price=p.final_price, at=p.final_price_at, source=p.final_price_source,
-            provenance=final_from, quotes=_quotes(symbol=p.symbol, data=final_data, moment=p.verify_time),
+            provenance=final_from,
+            quotes=_quotes(symbol=p.symbol, data=final_data, at=p.final_price_at, moment=p.verify_time),
             checks=[
                 Check("final tick at or before verify_time, within the staleness limit",
                       0 <= gap <= staleness.total_seconds(),
@@ -178,10 +179,10 @@ def _final_sources(p: Prediction, audits: list[VerificationAudit]) -> tuple[dict
     return _tick_sources(symbol=p.symbol, at=p.final_price_at, source=p.final_price_source)
 
 
-def _quotes(*, symbol: str, data: dict, moment: datetime) -> list[QuoteLine]:
+def _quotes(*, symbol: str, data: dict, at: datetime, moment: datetime) -> list[QuoteLine]:
     return [QuoteLine(source=q.source, bid=q.bid, ask=q.ask, mid=q.mid, at=q.timestamp,
                       age_seconds=(moment - q.timestamp).total_seconds(), set_aside=reason)
-            for q, reason in quotes_decode(symbol=symbol, data=data)]
+            for q, reason in quotes_decode(symbol=symbol, data=data, at=at)]
 
 
 def _who(user) -> str:

@@ -90,10 +90,9 @@ def test_it_sets_aside_swissquote_frozen_while_kraken_moves_and_says_so(cycle, c
     assert summary == "6 prices: 6 fresh; frozen: EURUSD (swissquote 65 s)"
     tick = PriceTick.objects.filter(symbol="EURUSD").latest("timestamp")
     assert (tick.source, tick.mid) == ("kraken", Decimal("1.156425"))
-    assert tick.sources["swissquote"] == [
-        "1.15610", "1.15622", NOW_MS + 65_000,
-        "frozen (bid and ask unchanged for 65 s while kraken moved)"]
-    assert tick.sources["kraken"] == ["1.15640", "1.15645", NOW_MS + 65_000]
+    assert tick.sources == {
+        "kraken": "1.15640 1.15645 0",
+        "swissquote": "1.15610 1.15622 0 frozen (bid and ask unchanged for 65 s while kraken moved)"}
     shown = client.get("/api/prices/?symbols=EURUSD").json()["prices"][0]
     assert (shown["source"], shown["price"]) == ("kraken", 1.156425)
     # Gold and the other pairs stood still on every source: nothing frozen there.

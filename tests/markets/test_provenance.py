@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from markets.models import PriceTick
+from markets.price import Price, quotes_decode, quotes_encode
 from markets.tasks import fetch_prices
 from tests.markets.factories import NOW, NOW_MS
 from tests.markets.recorded import KRAKEN_ALL_PAIRS, KRAKEN_PATH, serve_all
@@ -58,7 +59,8 @@ def test_it_stores_each_ticks_sources_with_bid_ask_and_quote_time(cycle):
     cycle()
 
     tick = PriceTick.objects.get(symbol="EURUSD")
-    assert tick.sources == {"kraken": ["1.15614", "1.15619", NOW_MS], "swissquote": ["1.15610", "1.15622", NOW_MS]}
+    # Bid, ask, quote time in ms from the tick's own time (both quoted at NOW here).
+    assert tick.sources == {"kraken": "1.15614 1.15619 0", "swissquote": "1.15610 1.15622 0"}
     assert set(PriceTick.objects.get(symbol="XAUUSD").sources) == {"goldapi", "swissquote"}
 
 
@@ -85,7 +87,7 @@ def test_it_averages_a_source_3_percent_off_within_the_default_bound_and_shows_b
     assert summary == "6 prices: 6 fresh"
     tick = PriceTick.objects.get(symbol="EURUSD")
     assert (tick.source, tick.mid) == ("median(kraken,swissquote)", Decimal("1.1735025"))
-    assert tick.sources["kraken"][:2] == list(KRAKEN_EUR_OFF)
+    assert tick.sources["kraken"] == " ".join(KRAKEN_EUR_OFF) + " 0"
     assert shown(client, "EURUSD")["price"] == 1.1735025
 
 
@@ -108,7 +110,7 @@ def test_it_sets_aside_a_source_jumping_3_percent_and_keeps_it_in_the_provenance
     assert summary == "6 prices: 6 fresh"
     tick = PriceTick.objects.filter(symbol="EURUSD").latest("timestamp")
     assert (tick.source, tick.mid) == ("swissquote", Decimal("1.15616"))
-    assert tick.sources["kraken"][3].startswith("jump of 3.00% from the last accepted 1.1561625")
+    assert tick.sources["kraken"].startswith("1.19078 1.19091 0 jump of 3.00% from the last accepted 1.1561625")
     item = shown(client, "EURUSD")
     assert (item["source"], item["price"]) == ("swissquote", 1.15616)
     quotes = history(client, "EURUSD", detail="sources").json()["ticks"][-1]["sources"]
@@ -143,3 +145,22 @@ def test_it_documents_the_detail_parameter_and_the_sources_in_the_schema(client,
     schema = client.get("/api/schema/").content.decode()
 
     assert "name: detail" in schema and "TickQuote:" in schema and "set_aside:" in schema
+
+
+def test_it_stores_quote_times_as_offsets_from_the_tick_and_reads_them_back():
+    later = NOW + timedelta(milliseconds=1250)
+    used = [Price.from_bid_ask(symbol="EURUSD", source="kraken", bid=Decimal("1.15614"), ask=Decimal("1.15619"),
+                               timestamp=later),
+            Price.from_bid_ask(symbol="EURUSD", source="swissquote", bid=Decimal("1.1561"), ask=Decimal("1.15622"),
+                               timestamp=NOW)]
+    stale = Price.from_bid_ask(symbol="EURUSD", source="old", bid=Decimal(1), ask=Decimal(2),
+                               timestamp=NOW - timedelta(seconds=45))
+    price = Price(symbol="EURUSD", bid=Decimal(1), ask=Decimal(1), mid=Decimal(1), timestamp=NOW, source="x",
+                  quotes=tuple(used), set_aside=((stale, "stale (quote 45 s old, limit 30 s)"),))
+
+    data = quotes_encode(price)
+
+    assert data == {"kraken": "1.15614 1.15619 1250", "swissquote": "1.1561 1.15622 0",
+                    "old": "1 2 -45000 stale (quote 45 s old, limit 30 s)"}
+    assert quotes_decode(symbol="EURUSD", data=data, at=NOW) == (
+        (used[0], None), (stale, "stale (quote 45 s old, limit 30 s)"), (used[1], None))

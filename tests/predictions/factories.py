@@ -32,15 +32,14 @@ def add_tick(symbol="XAUUSD", mid="2000", at=NOW, source="swissquote", sources=N
                                     timestamp=at, source=source, sources=sources or {}, fetched_at=at)
 
 
-def two_sources(mid, at, *, set_aside=None):
-    """The provenance of a tick of `mid` from Swissquote and gold-api, each 0.1 either side of it
-    (and, with `set_aside`, a third source's quote set aside: (source, mid, reason))."""
-    mid, ms = Decimal(mid), int(at.timestamp() * 1000)
-    sources = {"goldapi": [str(mid), str(mid), ms], "swissquote": [str(mid - Decimal("0.1")),
-                                                                   str(mid + Decimal("0.1")), ms]}
+def two_sources(mid, *, set_aside=None):
+    """The provenance of a tick of `mid` from gold-api (at the tick's time) and Swissquote (0.1 either
+    side of it, 250 ms later); with `set_aside`, a third source's quote set aside: (source, mid, reason)."""
+    mid = Decimal(mid)
+    sources = {"goldapi": f"{mid} {mid} 0", "swissquote": f"{mid - Decimal('0.1')} {mid + Decimal('0.1')} 250"}
     if set_aside:
         source, other, reason = set_aside
-        sources[source] = [other, other, ms, reason]
+        sources[source] = f"{other} {other} 0 {reason}"
     return sources
 
 

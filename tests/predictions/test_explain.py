@@ -48,20 +48,20 @@ def operator(db):
 @pytest.fixture
 def verified(alice, bob):
     """Gold from 2000 to 2010 (+0.5 %: option B), the final tick with a frozen source set aside."""
-    prediction = make_prediction(alice, base_sources=two_sources("2000", BASE_AT))
+    prediction = make_prediction(alice, base_sources=two_sources("2000"))
     vote(bob, prediction, "B")
     add_tick(mid="2010", at=FINAL_AT, source="median(goldapi,swissquote)",
-             sources=two_sources("2010", FINAL_AT, set_aside=FROZEN))
+             sources=two_sources("2010", set_aside=FROZEN))
     verify(AFTER)
     return prediction
 
 
 def test_it_copies_the_base_ticks_sources_at_creation_and_both_into_the_audit(verified):
     verified.refresh_from_db()
-    assert verified.base_price_sources == two_sources("2000", BASE_AT)
+    assert verified.base_price_sources == two_sources("2000")
     audit = VerificationAudit.objects.get()
-    assert audit.base_price_sources == two_sources("2000", BASE_AT)
-    assert audit.final_price_sources == two_sources("2010", FINAL_AT, set_aside=FROZEN)
+    assert audit.base_price_sources == two_sources("2000")
+    assert audit.final_price_sources == two_sources("2010", set_aside=FROZEN)
 
 
 def test_it_explains_an_automatic_verification_from_stored_data_alone(verified):
@@ -71,6 +71,7 @@ def test_it_explains_an_automatic_verification_from_stored_data_alone(verified):
 
     assert [(q.source, str(q.bid), str(q.ask), q.set_aside) for q in e.base.quotes] == [
         ("goldapi", "2000", "2000", None), ("swissquote", "1999.9", "2000.1", None)]
+    assert e.base.quotes[1].at == BASE_AT + timedelta(milliseconds=250)  # Swissquote's own time
     assert e.final is not None and e.final.provenance.startswith("audit row #")
     assert [(q.source, q.set_aside) for q in e.final.quotes] == [
         ("goldapi", None), ("kraken", FROZEN[2]), ("swissquote", None)]
@@ -119,8 +120,8 @@ def test_it_explains_a_void_prediction(alice, bob):
 
 
 def test_it_explains_a_manual_verification_with_who_and_when(alice, operator):
-    prediction = make_prediction(alice, verification="manual", base_sources=two_sources("2000", BASE_AT))
-    add_tick(mid="2030", at=FINAL_AT, sources=two_sources("2030", FINAL_AT))
+    prediction = make_prediction(alice, verification="manual", base_sources=two_sources("2000"))
+    add_tick(mid="2030", at=FINAL_AT, sources=two_sources("2030"))
     verify(AFTER)  # a manual prediction waits for an admin, with its price recorded
     PriceTick.objects.all().delete()
 
@@ -132,7 +133,7 @@ def test_it_explains_a_manual_verification_with_who_and_when(alice, operator):
         ("awaiting_manual", "the verifier", ""), ("manual", "operator", "checked the chart")]
     # The manual row keeps the final price's provenance of the row that recorded the price.
     audits = VerificationAudit.objects.order_by("at")
-    assert audits[1].final_price_sources == audits[0].final_price_sources == two_sources("2030", FINAL_AT)
+    assert audits[1].final_price_sources == audits[0].final_price_sources == two_sources("2030")
     assert e.result == "verified by operator at 2026-11-29T11:00:30.000Z: option A (up 1% or more); " \
                        "note: checked the chart"
     assert [(o.key, o.matched, o.correct) for o in e.options][0] == ("A", True, True)
@@ -152,7 +153,7 @@ def test_it_explains_a_corrected_result_showing_the_match_and_the_correction(ver
     assert e.result.startswith("verified by operator at 2026-11-29T11:00:30.000Z: option C")
     assert "correction by operator: verified -> verified, option B -> C" in text and "the feed was wrong" in text
     assert VerificationAudit.objects.get(kind="correction").final_price_sources == two_sources(
-        "2010", FINAL_AT, set_aside=FROZEN)
+        "2010", set_aside=FROZEN)
 
 
 def test_it_flags_a_failed_staleness_check(alice, settings):
