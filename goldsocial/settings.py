@@ -249,6 +249,14 @@ PRICE_LAST_KNOWN_TTL_SECONDS = env_int("PRICE_LAST_KNOWN_TTL_SECONDS", 7 * 24 * 
 PRICE_HISTORY_RETENTION_DAYS = env_int("PRICE_HISTORY_RETENTION_DAYS", 30, minimum=1)
 PRICE_HISTORY_MAX_ROWS = env_int("PRICE_HISTORY_MAX_ROWS", 5000, minimum=1, maximum=100_000)
 MARKET_CLOSED_POLL_SECONDS = env_int("MARKET_CLOSED_POLL_SECONDS", 300, minimum=1)
+# A source whose bid and ask have not changed for this long, while its market is open and
+# another source of the symbol moved, is set aside as stale (0: never). Below two fetch
+# intervals every pause of a quiet book between two cycles would count.
+PRICE_FROZEN_SECONDS = env_int("PRICE_FROZEN_SECONDS", 120, minimum=0)
+if 0 < PRICE_FROZEN_SECONDS < 2 * JOB_INTERVALS["price_fetcher"]:
+    raise ImproperlyConfigured(
+        f"PRICE_FROZEN_SECONDS={PRICE_FROZEN_SECONDS} is not valid: expected 0 (off) or at least two "
+        f"PRICE_FETCHER_INTERVAL ({2 * JOB_INTERVALS['price_fetcher']}).")
 
 # --- News (docs/news.md) ---------------------------------------------------------------
 # Feeds are rows (news.NewsSource, edited in the admin); these bound how they are fetched.

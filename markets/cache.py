@@ -17,6 +17,7 @@ from django.core.cache import cache
 from redis import RedisError
 
 from markets.price import Price
+from markets.trust import Seen
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,14 @@ def _last_known_key(symbol: str) -> str:
 
 def _stored_key(symbol: str) -> str:
     return f"markets:stored:{symbol}"
+
+
+def _seen_key(symbol: str) -> str:
+    return f"markets:seen:{symbol}"
+
+
+# Long enough to span a closed weekend: a feed frozen over it is still known frozen after.
+SEEN_TTL_SECONDS = 4 * 24 * 3600
 
 
 def _encode(price: Price) -> dict:
@@ -94,3 +103,29 @@ def stored_write(*, prices: dict[str, Price | None]) -> None:
                        timeout=settings.PRICE_CACHE_TTL_SECONDS)
     except RedisError as exc:
         logger.warning("stored prices not cached: %s", exc)
+
+
+def seen_read(*, symbols: list[str]) -> dict[str, dict[str, Seen]] | None:
+    """Per symbol, each source's last bid and ask and since when unchanged (markets.trust.Seen).
+
+    In Redis, not in a process: whichever cluster runs the next cycle reads what the last one
+    saw. None when Redis is away (the frozen check is then skipped for the cycle).
+    """
+    keys = {_seen_key(s): s for s in symbols}
+    try:
+        found = cache.get_many(list(keys))
+    except RedisError as exc:
+        logger.warning("quote history unavailable from the cache: %s", exc)
+        return None
+    return {symbol: {source: Seen(bid=Decimal(bid), ask=Decimal(ask), since=datetime.fromisoformat(since))
+                     for source, (bid, ask, since) in found.get(key, {}).items()}
+            for key, symbol in keys.items()}
+
+
+def seen_write(*, seen: dict[str, dict[str, Seen]]) -> None:
+    data = {_seen_key(symbol): {source: [str(s.bid), str(s.ask), s.since.isoformat()] for source, s in sources.items()}
+            for symbol, sources in seen.items()}
+    try:
+        cache.set_many(data, timeout=SEEN_TTL_SECONDS)
+    except RedisError as exc:
+        logger.warning("quote history not cached: %s", exc)

@@ -12,6 +12,10 @@ class PriceTick(models.Model):
     timestamp = models.DateTimeField()
     # ... and where it came from: a provider name, "median(a,b)", or "simulated".
     source = models.CharField(max_length=100)
+    # The providers' quotes it was made from: {"kraken": "<bid> <ask> <ms from timestamp>", ...},
+    # set-aside quotes with their reason after (markets.price.quotes_encode); empty on ticks
+    # stored before provenance was kept.
+    sources = models.JSONField(default=dict, blank=True)
     fetched_at = models.DateTimeField()
 
     class Meta:

@@ -18,12 +18,25 @@ class PricesSerializer(serializers.Serializer):
     prices = PriceItemSerializer(many=True)
 
 
+class TickQuoteSerializer(serializers.Serializer):
+    source = serializers.CharField(help_text="the provider")  # type: ignore[assignment]  # a field named source: the stubs take it for Field.source
+    bid = serializers.FloatField()
+    ask = serializers.FloatField()
+    timestamp = serializers.CharField(help_text="the provider's time of the quote (the fetch time where it "
+                                                "gives none), ISO-8601 UTC with ms")
+    used = serializers.BooleanField(help_text="in the tick's price (false: set aside by the trust rules)")
+    set_aside = serializers.CharField(allow_null=True, help_text="why it was set aside (null when used)")
+
+
 class TickSerializer(serializers.Serializer):
     bid = serializers.FloatField()
     ask = serializers.FloatField()
     price = serializers.FloatField()
     timestamp = serializers.CharField()
     source = serializers.CharField()  # type: ignore[assignment]  # a field named source: the stubs take it for Field.source
+    sources = TickQuoteSerializer(many=True, required=False, help_text=(
+        "with detail=sources only: the providers' quotes the tick was made from (empty for ticks "
+        "stored before provenance was kept)"))
 
 
 class PriceHistorySerializer(serializers.Serializer):

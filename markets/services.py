@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,13 +19,14 @@ from django.db.models import Subquery
 from redis import RedisError
 
 from markets.breaker import CircuitBreaker
-from markets.cache import Cached, prices_read, prices_write
+from markets.cache import Cached, prices_read, prices_write, seen_read, seen_write
 from markets.hours import market_is_open
 from markets.models import PriceTick
-from markets.price import Price
+from markets.price import Price, quotes_encode
 from markets.providers import Provider, ProviderError
+from markets.providers.base import BatchProvider
 from markets.selectors import price_items, tick_at_or_before
-from markets.trust import Rules, price_combine
+from markets.trust import Rules, frozen_sources, price_combine, seen_update
 from realtime import events
 from realtime.broadcast import broadcast_on_commit
 
@@ -47,6 +48,8 @@ class SymbolResult:
     status: str
     price: Price | None = None
     problems: list[str] = field(default_factory=list)
+    # Sources set aside as frozen (markets.trust.frozen_sources): seconds each was unchanged.
+    frozen: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +71,10 @@ class CycleResult:
                   if r.status == FAILED]
         if failed:
             text += "; failed: " + ", ".join(failed)
+        frozen = [f"{r.symbol} ({', '.join(f'{src} {age:.0f} s' for src, age in sorted(r.frozen.items()))})"
+                  for r in self.results if r.frozen]
+        if frozen:
+            text += "; frozen: " + ", ".join(frozen)
         if self.pruned:
             text += f"; pruned {self.pruned} old ticks"
         return text[:1000]
@@ -94,11 +101,15 @@ class Fetched:
     problems: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _fetch_one(provider: Provider, symbol: str, *, now: datetime) -> dict[str, Price | ProviderError]:
+    return {symbol: provider.fetch(symbol, now=now)}
+
+
 def quotes_fetch(*, providers: list[Provider], symbols: list[str], now: datetime,
                  breaker: CircuitBreaker, executor: ThreadPoolExecutor) -> Fetched:
     """Ask every provider for each of `symbols` it serves, all requests at once."""
     fetched = Fetched(quotes={s: [] for s in symbols}, problems={s: [] for s in symbols})
-    pending: list[tuple[Provider, str, Future]] = []
+    pending: list[tuple[Provider, list[str], Future]] = []
     for provider in providers:
         wanted = [s for s in symbols if s in provider.symbols]
         if not wanted:
@@ -108,23 +119,31 @@ def quotes_fetch(*, providers: list[Provider], symbols: list[str], now: datetime
             for symbol in wanted:
                 fetched.problems[symbol].append(f"{provider.name}: circuit open until {until:%H:%M:%S}")
             continue
-        for symbol in wanted:
-            pending.append((provider, symbol, executor.submit(provider.fetch, symbol, now=now)))
+        if isinstance(provider, BatchProvider):
+            # One request for all its symbols: one answer per symbol still comes back.
+            pending.append((provider, wanted, executor.submit(provider.fetch_many, wanted, now=now)))
+        else:
+            pending.extend((provider, [symbol], executor.submit(_fetch_one, provider, symbol, now=now))
+                           for symbol in wanted)
 
     outcomes: dict[str, list[ProviderError | None]] = {}
-    for provider, symbol, future in pending:
+    for provider, wanted, future in pending:
         try:
-            fetched.quotes[symbol].append(future.result())
-            outcomes.setdefault(provider.name, []).append(None)
+            answers = future.result()
         except ProviderError as exc:
-            fetched.problems[symbol].append(str(exc))
-            outcomes.setdefault(provider.name, []).append(exc)
+            answers = dict.fromkeys(wanted, exc)
         except Exception as exc:
-            # A bug in a parser must cost one quote, not the cycle.
-            logger.exception("%s failed on %s", provider.name, symbol)
-            error = ProviderError(provider.name, f"unexpected {type(exc).__name__}: {exc}")
-            fetched.problems[symbol].append(str(error))
-            outcomes.setdefault(provider.name, []).append(error)
+            # A bug in a parser must cost its quotes, not the cycle.
+            logger.exception("%s failed on %s", provider.name, ",".join(wanted))
+            answers = dict.fromkeys(wanted, ProviderError(provider.name, f"unexpected {type(exc).__name__}: {exc}"))
+        for symbol in wanted:
+            answer = answers.get(symbol) or ProviderError(provider.name, f"no answer for {symbol}")
+            if isinstance(answer, ProviderError):
+                fetched.problems[symbol].append(str(answer))
+                outcomes.setdefault(provider.name, []).append(answer)
+            else:
+                fetched.quotes[symbol].append(answer)
+                outcomes.setdefault(provider.name, []).append(None)
 
     for name, results in outcomes.items():
         errors = [e for e in results if e is not None]
@@ -167,6 +186,45 @@ def _references(*, symbols: list[str], now: datetime, max_age: timedelta) -> dic
     return references
 
 
+def _off_hours_set_aside(*, fetched: Fetched, providers: list[Provider], closed: list[str]) -> None:
+    """Take out of `fetched` the quotes of closed markets from providers that trade them off hours."""
+    for provider in providers:
+        for symbol in set(closed) & getattr(provider, "off_hours_symbols", frozenset()):
+            kept = [q for q in fetched.quotes[symbol] if q.source != provider.name]
+            if len(kept) < len(fetched.quotes[symbol]):
+                fetched.quotes[symbol] = kept
+                fetched.problems[symbol].append(
+                    f"{provider.name}: trades {symbol} while its market is closed: not the market's price")
+
+
+def _frozen_set_aside(*, fetched: Fetched, symbols: list[str], open_: list[str],
+                      now: datetime) -> dict[str, list[tuple[Price, str, float]]]:
+    """Remember each source's quotes (Redis); take frozen ones out of `fetched`, with a problem each.
+
+    Per symbol: each frozen quote, the reason, and how many seconds it was unchanged. Only
+    where the market is open: a closed market is expected to stand still.
+    """
+    before = seen_read(symbols=symbols)
+    if before is None:
+        return {}
+    frozen_after = timedelta(seconds=settings.PRICE_FROZEN_SECONDS)
+    after, frozen = {}, {}
+    for symbol in symbols:
+        quotes = fetched.quotes[symbol]
+        seen = after[symbol] = seen_update(seen=before.get(symbol, {}), quotes=quotes, now=now)
+        if symbol not in open_:
+            continue
+        found = frozen_sources(seen=seen, now=now, frozen_after=frozen_after)
+        moved = ", ".join(sorted(source for source, s in seen.items() if now - s.since < frozen_after))
+        frozen[symbol] = [(q, f"frozen (bid and ask unchanged for {found[q.source].total_seconds():.0f} s while "
+                              f"{moved} moved)", found[q.source].total_seconds())
+                          for q in quotes if q.source in found]
+        fetched.quotes[symbol] = [q for q in quotes if q.source not in found]
+        fetched.problems[symbol] += [f"{q.source}: {reason}: set aside as stale" for q, reason, _ in frozen[symbol]]
+    seen_write(seen=after)
+    return {symbol: found for symbol, found in frozen.items() if found}
+
+
 def prices_cycle(*, now: datetime, providers: list[Provider], symbols: list[str],
                  breaker: CircuitBreaker | None = None, executor: ThreadPoolExecutor | None = None,
                  rules: Rules | None = None) -> CycleResult:
@@ -185,6 +243,8 @@ def prices_cycle(*, now: datetime, providers: list[Provider], symbols: list[str]
 
     fetched = quotes_fetch(providers=providers, symbols=due, now=now, breaker=breaker, executor=executor)
     references = _references(symbols=due, now=now, max_age=rules.jump_reference_age)
+    _off_hours_set_aside(fetched=fetched, providers=providers, closed=[s for s in due if s in closed])
+    frozen = _frozen_set_aside(fetched=fetched, symbols=due, open_=[s for s in due if s not in closed], now=now)
 
     results = []
     for symbol in symbols:
@@ -197,10 +257,13 @@ def prices_cycle(*, now: datetime, providers: list[Provider], symbols: list[str]
         price, judged = price_combine(symbol=symbol, quotes=fetched.quotes[symbol],
                                       reference=references.get(symbol), now=now, rules=rules)
         problems += judged
+        frozen_here = frozen.get(symbol, [])
+        ages = {q.source: age for q, _, age in frozen_here}
         if price is not None:
-            results.append(SymbolResult(symbol, FRESH, price, problems))
+            price = replace(price, set_aside=(*((q, reason) for q, reason, _ in frozen_here), *price.set_aside))
+            results.append(SymbolResult(symbol, FRESH, price, problems, ages))
         else:
-            results.append(SymbolResult(symbol, CLOSED if symbol in closed else FAILED, None, problems))
+            results.append(SymbolResult(symbol, CLOSED if symbol in closed else FAILED, None, problems, ages))
         if problems:
             logger.info("%s: %s", symbol, "; ".join(problems))
 
@@ -218,7 +281,10 @@ def prices_store(*, prices: list[Price], now: datetime, symbols: list[str]) -> N
     fresh = {p.symbol: p for p in prices}
     with transaction.atomic():
         if prices:
-            PriceTick.objects.bulk_create([PriceTick(**asdict(p), fetched_at=now) for p in prices])
+            PriceTick.objects.bulk_create([
+                PriceTick(symbol=p.symbol, bid=p.bid, ask=p.ask, mid=p.mid, timestamp=p.timestamp, source=p.source,
+                          sources=quotes_encode(p), fetched_at=now)
+                for p in prices])
         # Cache first, broadcast second: on_commit callbacks run in the order registered, so a
         # client reacting to the update and asking the REST API reads the same prices.
         transaction.on_commit(lambda: prices_write(prices=list(fresh.values())))

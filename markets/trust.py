@@ -64,6 +64,42 @@ def quote_problem(*, quote: Price, now: datetime, max_age: timedelta) -> str | N
     return None
 
 
+# --- frozen feeds ----------------------------------------------------------------------------
+# A feed can go on answering with a fresh time and the same bid and ask: its quotes pass every
+# check above. It shows only against another source of the symbol that kept moving.
+
+@dataclass(frozen=True)
+class Seen:
+    """A source's last bid and ask of a symbol, and since when it has not changed."""
+
+    bid: Decimal
+    ask: Decimal
+    since: datetime
+
+
+def seen_update(*, seen: dict[str, Seen], quotes: list[Price], now: datetime) -> dict[str, Seen]:
+    """The sources' state after this cycle's quotes (a source that did not answer keeps its own)."""
+    updated = dict(seen)
+    for quote in quotes:
+        previous = seen.get(quote.source)
+        if previous is None or (previous.bid, previous.ask) != (quote.bid, quote.ask):
+            updated[quote.source] = Seen(bid=quote.bid, ask=quote.ask, since=now)
+    return updated
+
+
+def frozen_sources(*, seen: dict[str, Seen], now: datetime, frozen_after: timedelta) -> dict[str, timedelta]:
+    """The sources of one symbol frozen at `now`, with how long each has not changed.
+
+    Frozen: unchanged for `frozen_after` while another source of the symbol changed within
+    that time. Whether the market is open is the caller's question (a closed market is still).
+    """
+    if frozen_after <= timedelta(0):
+        return {}
+    still = {source: now - s.since for source, s in seen.items()}
+    moved = {source for source, age in still.items() if age < frozen_after}
+    return {source: age for source, age in still.items() if age >= frozen_after and moved - {source}}
+
+
 def _percent(a: Decimal, b: Decimal) -> Decimal:
     return abs(a - b) / b * 100
 
@@ -78,12 +114,19 @@ def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
     arbitrate give no price: better no price than a wrong one.
     """
     problems: list[str] = []
+    # The quotes set aside and why: kept with the accepted price as part of its provenance.
+    aside: list[tuple[Price, str]] = []
+
+    def set_aside(quote: Price, reason: str) -> None:
+        problems.append(f"{quote.source}: {reason}")
+        aside.append((quote, reason))
+
     bound = rules.max_jump_percent
     valid = []
     for quote in quotes:
         problem = quote_problem(quote=quote, now=now, max_age=rules.quote_max_age)
         if problem:
-            problems.append(f"{quote.source}: {problem}")
+            set_aside(quote, problem)
         else:
             valid.append(quote)
 
@@ -99,8 +142,8 @@ def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
             and _percent(other.mid, q.mid) <= bound for other in far)]
         for q in far:
             if q not in confirmed:
-                problems.append(f"{q.source}: jump of {_percent(q.mid, ref):.2f}% from the last accepted "
-                                f"{ref} not confirmed by a second source")
+                set_aside(q, f"jump of {_percent(q.mid, ref):.2f}% from the last accepted {ref} not confirmed "
+                             "by a second source")
         if near and confirmed:
             if len(near) == len(confirmed):
                 problems.append("sources disagree about a jump: no price")
@@ -117,7 +160,7 @@ def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
             problems.append("sources disagree: no price")
             return None, problems
         for q in outliers:
-            problems.append(f"{q.source}: outlier ({q.mid} vs median {center})")
+            set_aside(q, f"outlier ({q.mid} vs median {center})")
         valid = [q for q in valid if q not in outliers]
 
     if len(valid) == 2 and _percent(valid[0].mid, valid[1].mid) > bound:
@@ -136,6 +179,8 @@ def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
         # The oldest quote in the median: the price is no fresher than its oldest part.
         timestamp=min(q.timestamp for q in valid),
         source=sources[0] if len(sources) == 1 else f"median({','.join(sources)})",
+        quotes=tuple(sorted(valid, key=lambda q: q.source)),
+        set_aside=tuple(aside),
     )
     return price, problems
 
@@ -145,8 +190,13 @@ def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
 
 def tick_is_trustworthy(tick: "PriceTick | Price", *, demo_mode: bool | None = None) -> bool:
     """Whether a stored tick (or Price) may be a prediction's price: simulated ones only in demo mode."""
+    return source_is_trustworthy(tick.source, demo_mode=demo_mode)
+
+
+def source_is_trustworthy(source: str, *, demo_mode: bool | None = None) -> bool:
+    """`tick_is_trustworthy` of a tick's source as recorded (a prediction keeps its prices' sources)."""
     demo = settings.DEMO_MODE if demo_mode is None else demo_mode
-    return demo or tick.source != SIMULATED
+    return demo or source != SIMULATED
 
 
 def trustworthy_ticks(*, demo_mode: bool | None = None) -> Q:

@@ -13,10 +13,13 @@ from rest_framework.views import APIView
 
 from goldsocial.openapi import FIELD_ERROR, NOT_FOUND
 from goldsocial.timefmt import iso_ms
+from markets.price import quotes_decode
 from markets.selectors import prices_latest, ticks_between
 from markets.serializers import PriceHistorySerializer, PricesSerializer
 
 DEFAULT_HISTORY_SPAN = timedelta(hours=1)
+# The history's optional detail levels (?detail=).
+DETAILS = ("sources",)
 # _moment's input: an ISO-8601 date-time, or empty for the default.
 MOMENT = {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0}]}
 
@@ -67,11 +70,16 @@ class PriceHistoryView(APIView):
         OpenApiParameter("start", MOMENT,
                          description="default (or empty): one hour before end; after end answers 400"),
         OpenApiParameter("end", MOMENT, description="default (or empty): now"),
+        OpenApiParameter("detail", str, enum=[*DETAILS, ""],
+                         description="sources: each tick with the providers' quotes it was made from"),
     ])
     def get(self, request, symbol):
         symbol = symbol.upper()
         if symbol not in settings.SYMBOLS_ALL:
             raise NotFound(f"unknown symbol {symbol!r}: known symbols are {', '.join(settings.SYMBOLS_ALL)}")
+        detail = request.query_params.get("detail", "")
+        if detail not in (*DETAILS, ""):
+            raise ValidationError({"detail": f"{detail!r} is not a detail: expected {' or '.join(DETAILS)}"})
         end = _moment(request, "end") or timezone.now()
         try:
             start = _moment(request, "start") or end - DEFAULT_HISTORY_SPAN
@@ -92,6 +100,15 @@ class PriceHistoryView(APIView):
             "truncated": truncated,
             # Where to continue when truncated: ticks sharing this timestamp may repeat.
             "next_start": iso_ms(ticks[-1].timestamp) if truncated else None,
-            "ticks": [{"bid": float(t.bid), "ask": float(t.ask), "price": float(t.mid),
-                       "timestamp": iso_ms(t.timestamp), "source": t.source} for t in ticks],
+            "ticks": [_tick_item(t, sources=detail == "sources") for t in ticks],
         })
+
+
+def _tick_item(tick, *, sources: bool) -> dict:
+    item = {"bid": float(tick.bid), "ask": float(tick.ask), "price": float(tick.mid),
+            "timestamp": iso_ms(tick.timestamp), "source": tick.source}
+    if sources:
+        item["sources"] = [{"source": q.source, "bid": float(q.bid), "ask": float(q.ask),
+                            "timestamp": iso_ms(q.timestamp), "used": reason is None, "set_aside": reason}
+                           for q, reason in quotes_decode(symbol=tick.symbol, data=tick.sources, at=tick.timestamp)]
+    return item

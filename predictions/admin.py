@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from predictions import deletion
+from predictions.explain import explanation_text, prediction_explain
 from predictions.models import (
     Notification,
     Prediction,
@@ -39,8 +40,8 @@ class AuditInline(admin.TabularInline):
     extra = 0
     fields = readonly_fields = ("at", "kind", "by", "previous_status", "new_status", "previous_option_key",
                                 "new_option_key", "final_price", "final_price_at", "final_price_source",
-                                "final_price_basis",
-                                "price_change_percent", "note")
+                                "final_price_basis", "price_change_percent", "base_price_sources",
+                                "final_price_sources", "note")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -69,7 +70,10 @@ class PredictionAdmin(admin.ModelAdmin):
     search_fields = ["question"]
     date_hierarchy = "verify_time"
     inlines = [OptionInline, AuditInline]
-    readonly_fields = [f.name for f in Prediction._meta.fields]
+    readonly_fields = [*(f.name for f in Prediction._meta.fields), "explanation"]
+    fieldsets = [(None, {"fields": [f.name for f in Prediction._meta.fields]}),
+                 ("Explanation", {"fields": ["explanation"], "description":
+                                  "What decided the result, from stored data (python manage.py explain_prediction)."})]
     # correct_option is shown through a method, which the admin's automatic select_related()
     # does not see.
     list_select_related = ["correct_option"]
@@ -114,6 +118,13 @@ class PredictionAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for prediction in queryset:
             self.delete_model(request, prediction)
+
+    @admin.display(description="explanation")
+    def explanation(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        return format_html('<pre style="white-space: pre-wrap">{}</pre>',
+                           explanation_text(prediction_explain(prediction_id=obj.pk)))
 
     @admin.display(description="correct option")
     def correct_option_key(self, obj):

@@ -36,6 +36,8 @@ class Prediction(models.Model):
     base_price = models.DecimalField(max_digits=20, decimal_places=8)
     base_price_at = models.DateTimeField()
     base_price_source = models.CharField(max_length=100)
+    # The base tick's provenance, copied (ticks are pruned): markets.price.quotes_encode's shape.
+    base_price_sources = models.JSONField(default=dict, blank=True)
 
     # The mid price recorded at verify_time (last tick at or before it, within staleness), or at the
     # last close before it when the market was closed at verify_time.
@@ -169,6 +171,10 @@ class VerificationAudit(models.Model):
     final_price_source = models.CharField(max_length=100, blank=True)
     final_price_basis = models.CharField(max_length=16, choices=Prediction.PriceBasis.choices, blank=True)
     price_change_percent = models.DecimalField(max_digits=24, decimal_places=10, null=True, blank=True)
+    # Provenance of the prices used, copied from the ticks (which are pruned): each provider's
+    # bid, ask and quote time (markets.price.quotes_encode's shape).
+    base_price_sources = models.JSONField(default=dict, blank=True)
+    final_price_sources = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
 
     class Meta:

@@ -40,7 +40,8 @@ def bodies(at_ms: int) -> dict[str, bytes]:
         "/price/XAU": json.dumps({**gold, "price": 4161.0, "updatedAt": iso}).encode(),
         "/price/XAG": json.dumps({**gold, "symbol": "XAG", "price": 31.04, "updatedAt": iso}).encode(),
         "/v2/prices/BTC-USD/spot": (FIXTURES / "live-2026-09-25_coinbase_v2-prices-BTC-USD-spot.json").read_bytes(),
-        "/0/public/Ticker": (FIXTURES / "live-2026-09-25_kraken_0-public-Ticker_XBTUSD.json").read_bytes(),
+        # Bitcoin and the fiat pairs in one answer (Kraken's shape), as the cycle asks for them.
+        "/0/public/Ticker": (FIXTURES / "kraken_0-public-Ticker_multi-pair_SHAPED.json").read_bytes(),
     }
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import requests
 import urllib3
@@ -44,8 +44,17 @@ class Provider(Protocol):
     symbols: frozenset[str]
     # False for a feed that never closes (the simulated one), so demo mode moves at weekends.
     follows_market_hours: bool
+    # Optional `off_hours_symbols: frozenset[str]`: symbols it quotes while their market is
+    # closed (a 24/7 exchange's fiat pairs); the cycle does not use those quotes then.
 
     def fetch(self, symbol: str, *, now: datetime) -> Price: ...
+
+
+@runtime_checkable
+class BatchProvider(Provider, Protocol):
+    """A provider that quotes several symbols in one request (Kraken): one request a cycle."""
+
+    def fetch_many(self, symbols: list[str], *, now: datetime) -> "dict[str, Price | ProviderError]": ...
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('predictions', '0004_durable_delivery'),
+        ('predictions', '0005_audit_provenance'),
     ]
 
     operations = [

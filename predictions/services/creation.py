@@ -88,6 +88,7 @@ def prediction_create(*, creator, symbol: str, question: str, verify_time: datet
             creator=creator, symbol=symbol, question=question, verification=verification,
             verify_time=verify_time, created_at=now,
             base_price=tick.mid, base_price_at=tick.timestamp, base_price_source=tick.source,
+            base_price_sources=tick.sources,
         )
         PredictionOption.objects.bulk_create(
             PredictionOption(prediction=prediction, key=key, text=option["text"].strip(), condition=texts[key],

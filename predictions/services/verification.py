@@ -210,11 +210,13 @@ def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary, fir
         if outcome.retry:
             summary.retried += 1
         else:
-            decided[p.pk] = (p, outcome)
+            decided[p.pk] = (p, outcome, tick)
 
     changed = outcomes_write(rows=rows)
-    won = {pk: decided[pk] for pk in decided if pk in changed}
-    VerificationAudit.objects.bulk_create(_audit(p, outcome, now=now) for p, outcome in won.values())
+    won = {pk: (p, outcome) for pk, (p, outcome, _) in decided.items() if pk in changed}
+    # The audit copies the provenance of the tick the outcome used: at the deadline or the last close.
+    VerificationAudit.objects.bulk_create(_audit(p, outcome, now=now, final_tick=tick)
+                                          for pk, (p, outcome, tick) in decided.items() if pk in changed)
     # A verified prediction always has its correct option.
     verified = {pk: p.correct_option_id for pk, (p, _) in won.items()
                 if p.status == Status.VERIFIED and p.correct_option_id is not None}
@@ -255,13 +257,16 @@ def _outcome_apply(p: Prediction, outcome: Outcome, *, now: datetime) -> dict:
     return {column: getattr(p, column) for column in _WRITTEN}
 
 
-def _audit(p: Prediction, outcome: Outcome, *, now: datetime) -> VerificationAudit:
+def _audit(p: Prediction, outcome: Outcome, *, now: datetime, final_tick: PriceTick | None) -> VerificationAudit:
     return VerificationAudit(
         prediction_id=p.pk, kind=outcome.audit_kind, at=now, previous_status=Status.ACTIVE,
         new_status=outcome.status, new_option_key=outcome.correct_option.key if outcome.correct_option else "",
         base_price=p.base_price, final_price=outcome.final_price, final_price_at=outcome.final_price_at,
         final_price_source=outcome.final_price_source, final_price_basis=outcome.final_price_basis,
-        price_change_percent=outcome.price_change_percent, note=outcome.note,
+        price_change_percent=outcome.price_change_percent,
+        base_price_sources=p.base_price_sources,
+        final_price_sources=final_tick.sources if final_tick is not None and outcome.final_price is not None else {},
+        note=outcome.note,
     )
 
 
@@ -344,6 +349,7 @@ def prediction_verify_manual(*, prediction_id: int, option_key: str, note: str, 
             base_price=p.base_price, final_price=p.final_price, final_price_at=p.final_price_at,
             final_price_source=p.final_price_source, final_price_basis=p.final_price_basis,
             price_change_percent=p.price_change_percent, note=note,
+            base_price_sources=p.base_price_sources, final_price_sources=_final_sources(p),
         )
         kind = Notification.Kind.CORRECTION if correction else Notification.Kind.VOTE_RESULT
         votes_mark(correct_options={p.pk: option.pk}, notify=kind, now=now)
@@ -354,3 +360,12 @@ def prediction_verify_manual(*, prediction_id: int, option_key: str, note: str, 
     logger.info("prediction #%s %s by %s: option %s", p.pk, "corrected" if correction else "verified",
                 by, option.key)
     return p
+
+
+def _final_sources(p: Prediction) -> dict:
+    """The final price's provenance as the audit row that recorded that price copied it."""
+    if p.final_price_at is None:
+        return {}
+    earlier = (p.audits.filter(final_price_at=p.final_price_at).exclude(final_price_sources={})
+               .order_by("-at", "-id").values_list("final_price_sources", flat=True).first())
+    return earlier or {}

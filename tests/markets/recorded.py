@@ -20,6 +20,9 @@ SWISSQUOTE_XAU_TRUNCATED = "swissquote_bboquotes_XAU-USD_live-2026-08-18_TRUNCAT
 GOLDAPI_XAU = "gold-api_price-XAU_live-2026-08-18.json"
 COINBASE = "live-2026-09-25_coinbase_v2-prices-BTC-USD-spot.json"
 KRAKEN = "live-2026-09-25_kraken_0-public-Ticker_XBTUSD.json"
+# The recorded bitcoin entry plus the fiat pairs in its shape: one answer to the cycle's request.
+KRAKEN_MULTI = "kraken_0-public-Ticker_multi-pair_SHAPED.json"
+KRAKEN_ALL_PAIRS = "pair=ZEURZUSD,ZGBPZUSD,ZUSDZJPY,XXBTZUSD"  # in MARKET_SYMBOLS order
 BINANCE_451 = "binance_api.binance.com_HTTP451_geoblock-body.json"
 STOOQ_CHALLENGE = "stooq_q-d-l_xauusd_live-2026-08-18_HTTP200-JS-challenge_TRUNCATED.html"
 BYBIT_403 = "live-2026-09-25_bybit_HTTP403_cloudfront-geoblock.txt"
@@ -69,15 +72,27 @@ def goldapi_at(*, updated: datetime, price: str | None = None, symbol: str = "XA
     return text.encode()
 
 
-def quote_bodies(*, ts_ms: int, updated: datetime, goldapi_prices: dict[str, str] = GOLDAPI_PRICES) -> dict:
-    """Every provider's answer for all six symbols, by path: Swissquote stamped `ts_ms`, gold-api `updated`."""
+def kraken_shaped(prices: dict[str, tuple[str, str]] | None = None) -> bytes:
+    """The multi-pair Kraken body with other (bid, ask) for some of its pairs, keyed by Kraken's names."""
+    body = json.loads(recorded(KRAKEN_MULTI))
+    for pair, (bid, ask) in (prices or {}).items():
+        body["result"][pair]["b"][0], body["result"][pair]["a"][0] = bid, ask
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def quote_bodies(*, ts_ms: int, updated: datetime, goldapi_prices: dict[str, str] = GOLDAPI_PRICES,
+                 swissquote_fx: dict | None = None, kraken: dict | None = None) -> dict:
+    """Every provider's answer for all six symbols, by path: Swissquote stamped `ts_ms`, gold-api `updated`.
+
+    `swissquote_fx` ({("EUR", "USD"): (bid, ask)}) and `kraken` ({"ZEURZUSD": (bid, ask)}) change FX quotes.
+    """
     bodies = {SQ_PATH.format(*pair): swissquote_at(name, ts_ms=ts_ms) for pair, name in SWISSQUOTE_RECORDED.items()}
     bodies.update({SQ_PATH.format(*pair): swissquote_shaped(bid=bid, ask=ask, ts_ms=ts_ms)
-                   for pair, (bid, ask) in SWISSQUOTE_SHAPED.items()})
+                   for pair, (bid, ask) in {**SWISSQUOTE_SHAPED, **(swissquote_fx or {})}.items()})
     bodies.update({f"/price/{metal}": goldapi_at(updated=updated, price=price, symbol=metal)
                    for metal, price in goldapi_prices.items()})
     bodies[COINBASE_PATH] = recorded(COINBASE)
-    bodies[KRAKEN_PATH] = recorded(KRAKEN)
+    bodies[KRAKEN_PATH] = kraken_shaped(kraken)
     return bodies
 
 
@@ -87,10 +102,11 @@ def quote_body(path: str, *, now: datetime) -> bytes | None:
 
 
 def serve_all(httpserver, *, ts_ms: int = NOW_MS, updated: datetime = NOW,
-              xau_goldapi_price: str = "4161.0", xag_goldapi_price: str = "31.04") -> None:
-    """Every provider answering for all six symbols with fresh, agreeing recorded bodies."""
+              xau_goldapi_price: str = "4161.0", xag_goldapi_price: str = "31.04",
+              swissquote_fx: dict | None = None, kraken: dict | None = None) -> None:
+    """Every provider answering for all six symbols with fresh, agreeing recorded bodies (see quote_bodies)."""
     bodies = quote_bodies(ts_ms=ts_ms, updated=updated,
-                          goldapi_prices={"XAU": xau_goldapi_price, "XAG": xag_goldapi_price})
+                          goldapi_prices={"XAU": xau_goldapi_price, "XAG": xag_goldapi_price},
+                          swissquote_fx=swissquote_fx, kraken=kraken)
     for path, body in bodies.items():
-        query = {"query_string": "pair=XBTUSD"} if path == KRAKEN_PATH else {}
-        httpserver.expect_request(path, **query).respond_with_data(body, content_type="application/json")
+        httpserver.expect_request(path).respond_with_data(body, content_type="application/json")

@@ -20,6 +20,8 @@ from tests.markets.recorded import (
     COINBASE,
     GOLDAPI_XAU,
     KRAKEN,
+    KRAKEN_ALL_PAIRS,
+    KRAKEN_MULTI,
     SQ_PATH,
     STOOQ_CHALLENGE,
     SWISSQUOTE_XAG,
@@ -89,14 +91,62 @@ def test_it_reads_the_recorded_coinbase_body_stamped_with_the_fetch_time(httpser
     assert quote.timestamp == NOW
 
 
-def test_it_reads_the_recorded_kraken_body_whose_result_key_differs_from_the_pair(httpserver, kraken):
-    httpserver.expect_request("/0/public/Ticker", query_string="pair=XBTUSD").respond_with_data(
+def test_it_reads_the_recorded_kraken_body(httpserver, kraken):
+    httpserver.expect_request("/0/public/Ticker", query_string="pair=XXBTZUSD").respond_with_data(
         recorded(KRAKEN), content_type="application/json")
 
     quote = kraken.fetch("BTCUSD", now=NOW)
 
     assert (quote.bid, quote.ask) == (Decimal("84036.00000"), Decimal("84036.10000"))
     assert quote.source == "kraken"
+
+
+def test_it_asks_kraken_for_bitcoin_and_the_fiat_pairs_in_one_request(httpserver, kraken):
+    httpserver.expect_request("/0/public/Ticker", query_string=KRAKEN_ALL_PAIRS).respond_with_data(
+        recorded(KRAKEN_MULTI), content_type="application/json")
+
+    quotes = kraken.fetch_many(["EURUSD", "GBPUSD", "USDJPY", "BTCUSD"], now=NOW)
+
+    assert len(httpserver.log) == 1
+    assert {s: (q.bid, q.ask, q.source, q.timestamp) for s, q in quotes.items()} == {
+        "EURUSD": (Decimal("1.15614"), Decimal("1.15619"), "kraken", NOW),
+        "GBPUSD": (Decimal("1.32016"), Decimal("1.32025"), "kraken", NOW),
+        "USDJPY": (Decimal("155.106"), Decimal("155.115"), "kraken", NOW),
+        "BTCUSD": (Decimal("84036.00000"), Decimal("84036.10000"), "kraken", NOW),
+    }
+
+
+def test_it_takes_kraken_results_keyed_by_the_pairs_short_names(httpserver, kraken):
+    body = json.loads(recorded(KRAKEN_MULTI))
+    body["result"] = {"XBTUSD": body["result"]["XXBTZUSD"], "EURUSD": body["result"]["ZEURZUSD"]}
+    httpserver.expect_request("/0/public/Ticker").respond_with_json(body)
+
+    quotes = kraken.fetch_many(["EURUSD", "BTCUSD"], now=NOW)
+
+    assert (quotes["EURUSD"].mid, quotes["BTCUSD"].mid) == (Decimal("1.156165"), Decimal("84036.05"))
+
+
+def test_it_fails_only_the_pair_missing_from_or_broken_in_krakens_answer(httpserver, kraken):
+    body = json.loads(recorded(KRAKEN_MULTI))
+    del body["result"]["ZGBPZUSD"]
+    body["result"]["ZUSDZJPY"] = {"c": ["155.110", "1"]}
+    httpserver.expect_request("/0/public/Ticker").respond_with_json(body)
+
+    quotes = kraken.fetch_many(["EURUSD", "GBPUSD", "USDJPY", "BTCUSD"], now=NOW)
+
+    assert quotes["EURUSD"].mid == Decimal("1.156165") and quotes["BTCUSD"].source == "kraken"
+    assert isinstance(quotes["GBPUSD"], ProviderError) and "ZGBPZUSD missing" in str(quotes["GBPUSD"])
+    assert isinstance(quotes["USDJPY"], ProviderError) and "a[0] (ask)" in str(quotes["USDJPY"])
+    assert quotes["GBPUSD"].permanent and quotes["USDJPY"].permanent
+
+
+def test_it_fails_every_pair_when_kraken_refuses_the_request(httpserver, kraken):
+    # One unknown pair makes Kraken refuse the whole request, inside HTTP 200.
+    httpserver.expect_request("/0/public/Ticker").respond_with_json({"error": ["EQuery:Unknown asset pair"]})
+
+    with pytest.raises(ProviderError, match="Unknown asset pair") as caught:
+        kraken.fetch_many(["EURUSD", "BTCUSD"], now=NOW)
+    assert caught.value.permanent
 
 
 @pytest.mark.parametrize(("errors", "permanent"), [

@@ -34,8 +34,13 @@ def test_it_prices_all_six_symbols_from_the_recorded_bodies(httpserver, cycle):
     ticks = {t.symbol: t for t in PriceTick.objects.all()}
     assert set(ticks) == {"XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"}
     assert ticks["XAUUSD"].source == "median(goldapi,swissquote)"
-    assert ticks["EURUSD"].source == "swissquote"
-    assert ticks["EURUSD"].mid == Decimal("1.15616")
+    # Every FX pair from two sources: Swissquote and Kraken's fiat pairs (one request).
+    assert ticks["EURUSD"].source == "median(kraken,swissquote)"
+    # Medians of Swissquote's 1.15610/1.15622 and Kraken's 1.15614/1.15619.
+    assert (ticks["EURUSD"].bid, ticks["EURUSD"].ask) == (Decimal("1.15612"), Decimal("1.156205"))
+    assert ticks["EURUSD"].mid == Decimal("1.1561625")
+    assert {t.source for t in ticks.values()} == {"median(goldapi,swissquote)", "median(kraken,swissquote)",
+                                                  "median(coinbase,kraken)"}
     assert ticks["BTCUSD"].source == "median(coinbase,kraken)"
     # Coinbase has no bid/ask (its price is both): medians of 83894.035/84036.0 and .../84036.1.
     assert ticks["BTCUSD"].bid == Decimal("83965.0175")
@@ -63,7 +68,8 @@ def test_it_caches_the_latest_and_the_last_known_price(httpserver, cycle):
 
     latest, last = prices_read(symbols=["GBPUSD"])["GBPUSD"]
     assert latest == last
-    assert (latest.bid, latest.ask, latest.source) == (Decimal("1.32010000"), Decimal("1.32030000"), "swissquote")
+    assert (latest.bid, latest.ask, latest.source) == (Decimal("1.32013000"), Decimal("1.32027500"),
+                                                       "median(kraken,swissquote)")
 
 
 def test_it_broadcasts_once_per_cycle_with_the_api_items(httpserver, cycle, broadcasts):
@@ -76,8 +82,8 @@ def test_it_broadcasts_once_per_cycle_with_the_api_items(httpserver, cycle, broa
     assert group == "prices" and message["type"] == "price.update"
     items = {item["symbol"]: item for item in message["prices"]}
     assert list(items) == ["XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"]
-    assert items["USDJPY"] == {"symbol": "USDJPY", "bid": 155.102, "ask": 155.118, "price": 155.11,
-                               "timestamp": "2026-11-25T12:00:00.000Z", "source": "swissquote",
+    assert items["USDJPY"] == {"symbol": "USDJPY", "bid": 155.104, "ask": 155.1165, "price": 155.11025,
+                               "timestamp": "2026-11-25T12:00:00.000Z", "source": "median(kraken,swissquote)",
                                "age_seconds": 0.0, "stale": False}
 
 
@@ -100,7 +106,8 @@ def test_it_keeps_pricing_the_others_when_one_provider_fails(httpserver, cycle):
     assert PriceTick.objects.get(symbol="BTCUSD").source == "kraken"
 
 
-def test_it_reports_a_symbol_whose_only_source_failed_and_prices_the_rest(httpserver, cycle):
+def test_it_reports_a_symbol_whose_only_source_failed_and_prices_the_rest(httpserver, cycle, settings):
+    settings.MARKET_DATA_PROVIDERS = ["swissquote", "goldapi", "coinbase"]
     httpserver.expect_request(SQ_PATH.format("EUR", "USD")).respond_with_data("<html>oops</html>", status=500)
     serve_all(httpserver)
 
@@ -108,6 +115,17 @@ def test_it_reports_a_symbol_whose_only_source_failed_and_prices_the_rest(httpse
 
     assert summary.startswith("6 prices: 5 fresh, 1 failed; failed: EURUSD (swissquote: HTTP 500)")
     assert not PriceTick.objects.filter(symbol="EURUSD").exists()
+
+
+def test_it_prices_fx_from_kraken_alone_when_swissquote_fails(httpserver, cycle):
+    httpserver.expect_request(SQ_PATH.format("EUR", "USD")).respond_with_data("<html>oops</html>", status=500)
+    serve_all(httpserver)
+
+    summary = cycle()
+
+    assert summary == "6 prices: 6 fresh"
+    tick = PriceTick.objects.get(symbol="EURUSD")
+    assert (tick.source, tick.bid, tick.ask) == ("kraken", Decimal("1.15614"), Decimal("1.15619"))
 
 
 def test_it_drops_a_stale_provider_time_and_uses_the_fresh_source(httpserver, cycle):
@@ -214,7 +232,8 @@ def test_it_stops_asking_a_provider_that_answered_429_until_its_retry_after(http
         assert ("/0/public/Ticker" in asked) is expect_asked, seconds
 
 
-def test_it_holds_off_the_whole_provider_when_one_of_its_requests_got_a_retry_after(httpserver, cycle):
+def test_it_holds_off_the_whole_provider_when_one_of_its_requests_got_a_retry_after(httpserver, cycle, settings):
+    settings.MARKET_DATA_PROVIDERS = ["swissquote", "goldapi", "coinbase"]  # EURUSD's one source: Swissquote
     httpserver.expect_request(SQ_PATH.format("EUR", "USD")).respond_with_data("slow down", status=429,
                                                                               headers={"Retry-After": "30"})
     serve_all(httpserver)

@@ -13,7 +13,7 @@ MARKET_VARIABLES = [
     "MARKET_HTTP_WORKERS", "MARKET_BREAKER_FAILURES", "MARKET_BREAKER_COOLDOWN_SECONDS",
     "PRICE_QUOTE_MAX_AGE_SECONDS", "PRICE_MAX_JUMP_PERCENT", "PRICE_JUMP_REFERENCE_SECONDS",
     "PRICE_CACHE_TTL_SECONDS", "PRICE_LAST_KNOWN_TTL_SECONDS", "PRICE_HISTORY_RETENTION_DAYS",
-    "PRICE_HISTORY_MAX_ROWS", "MARKET_CLOSED_POLL_SECONDS",
+    "PRICE_HISTORY_MAX_ROWS", "MARKET_CLOSED_POLL_SECONDS", "PRICE_FROZEN_SECONDS", "PRICE_FETCHER_INTERVAL",
 ]
 
 
@@ -78,9 +78,23 @@ def test_it_reads_an_ordered_provider_list_and_a_base_url_without_its_trailing_s
     ("PRICE_CACHE_TTL_SECONDS", "0"),
     ("PRICE_LAST_KNOWN_TTL_SECONDS", "10"),
     ("PRICE_HISTORY_RETENTION_DAYS", "0"),
+    ("PRICE_FROZEN_SECONDS", "-1"),
+    ("PRICE_FROZEN_SECONDS", "two minutes"),
+    ("PRICE_FROZEN_SECONDS", "9"),  # under two fetch intervals: a quiet book between two cycles
     ("PRICE_HISTORY_MAX_ROWS", "1000000"),
     ("MARKET_CLOSED_POLL_SECONDS", "-300"),
 ])
 def test_it_stops_start_up_on_a_bad_value_naming_the_variable(load, name, value):
     with pytest.raises(ImproperlyConfigured, match=f"^{name}="):
         load(**{name: value})
+
+
+def test_it_sets_aside_frozen_feeds_after_two_minutes_by_default_and_reads_zero_as_off(load):
+    assert load()["PRICE_FROZEN_SECONDS"] == 120
+    assert load(PRICE_FROZEN_SECONDS="0")["PRICE_FROZEN_SECONDS"] == 0
+    assert load(PRICE_FROZEN_SECONDS="20", PRICE_FETCHER_INTERVAL="10")["PRICE_FROZEN_SECONDS"] == 20
+
+
+def test_it_refuses_a_frozen_limit_under_two_fetch_intervals_naming_both(load):
+    with pytest.raises(ImproperlyConfigured, match=r"PRICE_FROZEN_SECONDS=25 .*PRICE_FETCHER_INTERVAL \(30\)"):
+        load(PRICE_FROZEN_SECONDS="25", PRICE_FETCHER_INTERVAL="15")

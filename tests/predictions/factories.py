@@ -28,10 +28,21 @@ UP_DOWN_OPTIONS = [
 ]
 
 
-def add_tick(symbol="XAUUSD", mid="2000", at=NOW, source="swissquote"):
+def add_tick(symbol="XAUUSD", mid="2000", at=NOW, source="swissquote", sources=None):
     mid = Decimal(mid)
     return PriceTick.objects.create(symbol=symbol, bid=mid - Decimal("0.1"), ask=mid + Decimal("0.1"), mid=mid,
-                                    timestamp=at, source=source, fetched_at=at)
+                                    timestamp=at, source=source, sources=sources or {}, fetched_at=at)
+
+
+def two_sources(mid, *, set_aside=None):
+    """The provenance of a tick of `mid` from gold-api (at the tick's time) and Swissquote (0.1 either
+    side of it, 250 ms later); with `set_aside`, a third source's quote set aside: (source, mid, reason)."""
+    mid = Decimal(mid)
+    sources = {"goldapi": f"{mid} {mid} 0", "swissquote": f"{mid - Decimal('0.1')} {mid + Decimal('0.1')} 250"}
+    if set_aside:
+        source, other, reason = set_aside
+        sources[source] = f"{other} {other} 0 {reason}"
+    return sources
 
 
 def make_user(name, **extra):
@@ -39,8 +50,8 @@ def make_user(name, **extra):
 
 
 def make_prediction(creator, *, symbol="XAUUSD", base="2000", created=NOW, verify_in=timedelta(hours=1),
-                    options=None, verification="auto"):
-    add_tick(symbol=symbol, mid=base, at=created - timedelta(seconds=1))
+                    options=None, verification="auto", base_sources=None):
+    add_tick(symbol=symbol, mid=base, at=created - timedelta(seconds=1), sources=base_sources)
     prediction, _ = prediction_create(
         creator=creator, symbol=symbol, question="Where will gold be?", verify_time=created + verify_in,
         verification=verification, options=options or SEED_OPTIONS, now=created)

@@ -7,9 +7,18 @@ import pytest
 from django.utils import timezone
 
 from markets.hours import market_is_open
+from predictions.explain import explanation_text, prediction_explain
 from predictions.models import Prediction, VerificationAudit
 from predictions.services.verification import prediction_verify_manual
-from tests.predictions.factories import SEED_OPTIONS, add_tick, make_prediction, make_user, verify, vote
+from tests.predictions.factories import (
+    SEED_OPTIONS,
+    add_tick,
+    make_prediction,
+    make_user,
+    two_sources,
+    verify,
+    vote,
+)
 
 pytestmark = pytest.mark.django_db
 Basis = Prediction.PriceBasis
@@ -41,6 +50,24 @@ def test_it_settles_a_saturday_deadline_on_fridays_closing_price(alice, bob):
     assert prediction.final_price_basis == Basis.LAST_CLOSE
     audit = VerificationAudit.objects.get()
     assert (audit.final_price_basis, audit.final_price_at) == (Basis.LAST_CLOSE, utc("2026-11-27T21:59:58"))
+
+
+def test_it_explains_a_last_close_settlement_with_the_closing_ticks_sources(alice):
+    friday, saturday = utc("2026-11-27T20:00:00"), utc("2026-11-28T12:00:00")
+    prediction = make_prediction(alice, created=friday, verify_in=saturday - friday)
+    add_tick(mid="2020", at=utc("2026-11-27T21:59:58"), sources=two_sources("2020"))
+    add_tick(mid="2500", at=utc("2026-11-28T11:59:50"), sources=two_sources("2500"))  # a weekend poll
+    verify(saturday + timedelta(seconds=1))
+
+    # The audit keeps the quotes of the closing tick, not of the tick at verify_time.
+    assert VerificationAudit.objects.get().final_price_sources == two_sources("2020")
+    explanation = prediction_explain(prediction_id=prediction.pk)
+    assert explanation.final_price_basis == Basis.LAST_CLOSE
+    timing = explanation.final.checks[0]
+    assert timing.ok and "closing price" in timing.what and "2026-11-27T22:00:00.000Z" in timing.detail
+    text = explanation_text(explanation)
+    assert "basis: last_close (the market was closed at verify_time" in text
+    assert "goldapi: bid 2020 ask 2020" in text
 
 
 def test_it_uses_the_summer_close_in_the_hour_daylight_saving_moves(alice):
