@@ -33,6 +33,9 @@ PREDICTION = {"id": 12, "symbol": "XAUUSD", "question": "Gold up?", "status": "v
                         created_at="2026-11-29T10:00:10.000Z", message="Your vote on #12 was correct"),
     events.notification(id=8, kind="correction", prediction_id=12, is_correct=None,
                         created_at="2026-11-29T10:00:10.000Z", message="#12 was void: your vote does not count"),
+    events.news_published([{"id": 3, "title": "Gold holds", "url": "https://example.com/a", "source": "Mining.com",
+                            "category": "markets", "categories": ["markets", "precious_metals"],
+                            "published_at": "2026-11-29T08:00:00.000Z", "summary": "<p>Gold</p>"}]),
 ], ids=lambda event: event.type)
 def test_each_constructor_makes_a_message_of_its_schema(event):
     assert_valid_message(event.data())
@@ -45,6 +48,8 @@ def test_each_constructor_makes_a_message_of_its_schema(event):
     ({"type": "price.update", "prices": [], "extra": 1}, "Additional properties"),
     ({"type": "prediction.verified", "prediction": {**PREDICTION, "status": "maybe"}}, "is not one of"),
     ({"type": "notification", "id": 1}, "is a required property"),
+    ({"type": "news.published", "articles": []}, "should be non-empty"),
+    ({"type": "news.published", "articles": [{"id": 1}]}, "is a required property"),
 ])
 def test_the_schemas_refuse_a_malformed_message(message, why):
     with pytest.raises(jsonschema.ValidationError, match=why):
@@ -55,6 +60,7 @@ def test_group_names():
     assert (events.PRICES, events.PREDICTIONS) == ("prices", "predictions")
     assert events.prediction_group(12) == "prediction.12"
     assert events.user_group(3) == "user.3"
+    assert (events.NEWS, events.news_group("forex")) == ("news", "news.forex")
 
 
 @pytest.mark.django_db

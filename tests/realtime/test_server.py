@@ -77,3 +77,10 @@ def test_it_refuses_a_foreign_origin_and_accepts_an_allowed_one(server):
     with connect(f"ws://{server}/ws/predictions/", origin="http://localhost:8000") as ws:
         ws.send('{"type": "ping"}')
         assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
+
+
+def test_it_relays_published_news_of_one_category(server):
+    forex = {"type": "news.published", "articles": [{"id": 1, "title": "EUR/USD steadies"}]}
+    with connect(f"ws://{server}/ws/news/?category=forex") as ws:
+        broadcast_outside_transaction("news", encode({"type": "news.published", "articles": [{"id": 2}]}))
+        assert _until_subscribed(ws, "news.forex", forex) == forex
