@@ -68,15 +68,22 @@ END $$""",
     "CREATE TRIGGER markets_pricecandle_update AFTER UPDATE ON markets_pricetick "
     "REFERENCING OLD TABLE AS old_ticks NEW TABLE AS new_ticks FOR EACH STATEMENT "
     "EXECUTE FUNCTION markets_pricecandle_recompute_updated()",
+    # TRUNCATE fires no DELETE trigger (a benchmark's or an operator's reset): the roll-ups go too.
+    "CREATE FUNCTION markets_pricecandle_truncate() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN TRUNCATE markets_pricecandle; RETURN NULL; END $$",
+    "CREATE TRIGGER markets_pricecandle_truncate AFTER TRUNCATE ON markets_pricetick "
+    "FOR EACH STATEMENT EXECUTE FUNCTION markets_pricecandle_truncate()",
     f"INSERT INTO markets_pricecandle {COLUMNS} {PG_AGGREGATE.format(ticks='markets_pricetick')}",
 ]
 PG_UNDO = [
     "DROP TRIGGER IF EXISTS markets_pricecandle_insert ON markets_pricetick",
     "DROP TRIGGER IF EXISTS markets_pricecandle_delete ON markets_pricetick",
     "DROP TRIGGER IF EXISTS markets_pricecandle_update ON markets_pricetick",
+    "DROP TRIGGER IF EXISTS markets_pricecandle_truncate ON markets_pricetick",
     "DROP FUNCTION IF EXISTS markets_pricecandle_merge()",
     "DROP FUNCTION IF EXISTS markets_pricecandle_recompute_deleted()",
     "DROP FUNCTION IF EXISTS markets_pricecandle_recompute_updated()",
+    "DROP FUNCTION IF EXISTS markets_pricecandle_truncate()",
 ]
 
 # Django stores SQLite datetimes as UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]": a minute is a prefix.

@@ -210,3 +210,15 @@ def test_its_migration_rolls_up_the_ticks_stored_before_it(client):
 
     assert shown(client, "1m", T0, T0 + timedelta(minutes=10)) == before == expected_candles(
         "XAUUSD", 60, T0, T0 + timedelta(minutes=10))
+
+
+def test_it_forgets_the_candles_of_truncated_ticks(client):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL's (SQLite's DELETE fires the row triggers)")
+    PriceTick.objects.bulk_create([tick("XAUUSD", T0, 10)])
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE markets_pricetick")
+
+    assert shown(client, "1m", T0, T0 + timedelta(minutes=1)) == []
