@@ -70,7 +70,7 @@ END $$""",
     "EXECUTE FUNCTION markets_pricecandle_recompute_updated()",
     # TRUNCATE fires no DELETE trigger (a benchmark's or an operator's reset): the roll-ups go too.
     "CREATE FUNCTION markets_pricecandle_truncate() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    "BEGIN TRUNCATE markets_pricecandle; RETURN NULL; END $$",
+    "BEGIN DELETE FROM markets_pricecandle; RETURN NULL; END $$",
     "CREATE TRIGGER markets_pricecandle_truncate AFTER TRUNCATE ON markets_pricetick "
     "FOR EACH STATEMENT EXECUTE FUNCTION markets_pricecandle_truncate()",
     f"INSERT INTO markets_pricecandle {COLUMNS} {PG_AGGREGATE.format(ticks='markets_pricetick')}",

@@ -217,8 +217,9 @@ def test_it_forgets_the_candles_of_truncated_ticks(client):
 
     if connection.vendor != "postgresql":
         pytest.skip("TRUNCATE is PostgreSQL's (SQLite's DELETE fires the row triggers)")
-    PriceTick.objects.bulk_create([tick("XAUUSD", T0, 10)])
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE markets_pricetick")
+    for statement in ("TRUNCATE markets_pricetick", "TRUNCATE markets_pricetick, markets_pricecandle"):  # flush's
+        PriceTick.objects.bulk_create([tick("XAUUSD", T0, 10)])
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
 
-    assert shown(client, "1m", T0, T0 + timedelta(minutes=1)) == []
+        assert shown(client, "1m", T0, T0 + timedelta(minutes=1)) == []
