@@ -4,7 +4,10 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from jobs.models import Job
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+
+from jobs.models import Job, JobRun
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +33,24 @@ def job_is_healthy(job: Job, *, now: datetime, running: bool) -> bool:
     return now - job.last_success_at < timedelta(seconds=3 * job.interval_seconds)
 
 
+# What a dashboard's strip of recent runs shows per job (a cron monitor's chart).
+RECENT_RUNS = 60
+
+
+def recent_runs(*, limit: int = RECENT_RUNS) -> dict[str, list[JobRun]]:
+    """The last `limit` runs of every job, oldest first, in one query (a window per job)."""
+    ranked = JobRun.objects.annotate(
+        rank=Window(RowNumber(), partition_by=[F("job_id")], order_by=[F("started_at").desc(), F("id").desc()]),
+    ).filter(rank__lte=limit).only("job_id", "started_at", "outcome", "duration_ms")
+    runs: dict[str, list[JobRun]] = {}
+    for run in ranked.order_by("job_id", "started_at", "id"):
+        runs.setdefault(run.job_id, []).append(run)
+    return runs
+
+
 def jobs_status(*, now: datetime, clusters: int | None) -> list[dict[str, Any]]:
     rows = []
+    runs = recent_runs()
     for job in Job.objects.select_related("schedule").order_by("key"):
         running = job.enabled and bool(clusters)
         next_run = job.schedule.next_run if (job.enabled and job.schedule) else None
@@ -40,5 +59,6 @@ def jobs_status(*, now: datetime, clusters: int | None) -> list[dict[str, Any]]:
             "running": running,
             "healthy": job_is_healthy(job, now=now, running=running),
             "next_run_at": next_run,
+            "recent_runs": runs.get(job.key, []),
         })
     return rows

@@ -5,12 +5,20 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from goldsocial.timefmt import iso_ms
+from jobs.models import JobRun
+from jobs.selectors import RECENT_RUNS
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
 class IsoMsField(serializers.Field):
     def to_representation(self, value: datetime | None) -> str | None:
         return iso_ms(value)
+
+
+class RecentRunSerializer(serializers.Serializer):
+    started_at = IsoMsField()
+    outcome = serializers.ChoiceField(choices=JobRun.Outcome.choices)
+    duration_ms = serializers.IntegerField(allow_null=True)
 
 
 class JobStatusSerializer(serializers.Serializer):
@@ -32,6 +40,7 @@ class JobStatusSerializer(serializers.Serializer):
     consecutive_failures = serializers.IntegerField(source="job.consecutive_failures")
     skipped = serializers.IntegerField(source="job.skipped")
     expired = serializers.IntegerField(source="job.expired")
+    recent_runs = RecentRunSerializer(many=True, help_text=f"the last {RECENT_RUNS} runs, oldest first")
 
 
 class JobsStatusSerializer(serializers.Serializer):

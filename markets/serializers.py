@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from markets.selectors import CANDLE_INTERVALS
+
 
 class PriceItemSerializer(serializers.Serializer):
     symbol = serializers.CharField()
@@ -47,3 +49,22 @@ class PriceHistorySerializer(serializers.Serializer):
     truncated = serializers.BooleanField(help_text="more ticks in the range than PRICE_HISTORY_MAX_ROWS")
     next_start = serializers.CharField(allow_null=True, help_text="where to continue when truncated")
     ticks = TickSerializer(many=True, help_text="oldest first")
+
+
+class CandleSerializer(serializers.Serializer):
+    start = serializers.CharField(help_text="the start of the candle's interval, ISO-8601 UTC with ms")
+    open = serializers.FloatField(help_text="the mid price of its first tick")
+    high = serializers.FloatField(help_text="the highest mid price")
+    low = serializers.FloatField(help_text="the lowest mid price")
+    close = serializers.FloatField(help_text="the mid price of its last tick")
+    ticks = serializers.IntegerField(min_value=1, help_text="how many ticks it summarises")
+    first_tick_at = serializers.CharField()
+    last_tick_at = serializers.CharField()
+
+
+class PriceCandlesSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    interval = serializers.ChoiceField(choices=list(CANDLE_INTERVALS))
+    start = serializers.CharField(help_text="the start of the first candle's interval (start moved back to it)")
+    end = serializers.CharField()
+    candles = CandleSerializer(many=True, help_text="oldest first; intervals without a tick are left out")

@@ -45,6 +45,12 @@ def _article_json(article: Article) -> dict:
     }
 
 
+def articles_first_seen(*, at: datetime, sources: list[NewsSource]) -> list[dict]:
+    """The articles `sources` stored at `at` (a news run's `now`), newest first, as /api/news/ items."""
+    articles = Article.objects.select_related("source").filter(first_seen_at=at, source__in=sources)
+    return [_article_json(a) for a in articles.order_by("-published_at", "-id")]
+
+
 def _article_page(*, category: str, search: str, page: int, page_size: int) -> ArticlePage:
     articles = Article.objects.select_related("source").order_by("-published_at", "-id")
     if category:

@@ -15,13 +15,18 @@ from news.client import FeedClient, FeedFetchError, FeedResponse
 from news.content import plain_text, sanitize_summary, summary_cleaner
 from news.models import Article, NewsSource
 from news.parsing import SUMMARY_TEXT_LIMIT, TITLE_LIMIT, ParsedFeed, parse_feed
-from news.selectors import sources_due
+from news.selectors import articles_first_seen, sources_due
+from realtime import events
+from realtime.broadcast import broadcast_on_commit
 
 logger = logging.getLogger(__name__)
 
 ERROR_LIMIT = 2000
 # However long a server asks us to wait, we look again after a day.
 RETRY_AFTER_CAP = 24 * 3600
+# Articles per news.published message: a first run over every feed stores hundreds, and one
+# frame of them all (summaries included) would be hundreds of kilobytes to every socket.
+BROADCAST_ARTICLES = 50
 
 
 @dataclass
@@ -181,8 +186,9 @@ def news_fetch(*, client: FeedClient, now: datetime, workers: int | None = None)
             # for the other transaction, then does nothing), never a duplicate or an error.
             Article.objects.bulk_create(articles, ignore_conflicts=True)
             # ignore_conflicts returns no ids; rows first seen at this run's `now` are ours.
-            summary.new_articles = Article.objects.filter(
-                first_seen_at=now, source__in=[o.source for o in outcomes]).count()
+            stored = articles_first_seen(at=now, sources=[o.source for o in outcomes])
+            summary.new_articles = len(stored)
+            articles_broadcast(articles=stored)
         unchanged = []
         for outcome in outcomes:
             fields = _apply(outcome=outcome, now=now, summary=summary)
@@ -200,6 +206,17 @@ def news_fetch(*, client: FeedClient, now: datetime, workers: int | None = None)
             transaction.on_commit(news_cache_bump)
     summary.store_seconds = time.monotonic() - started
     return summary
+
+
+def articles_broadcast(*, articles: list[dict]) -> None:
+    """news.published to every /ws/news/ socket, and to each category's sockets its own
+    articles (the category filter of /api/news/), once the run's transaction commits."""
+    groups = {events.NEWS: articles}
+    for category in events.NEWS_CATEGORIES:
+        groups[events.news_group(category)] = [a for a in articles if category in a["categories"]]
+    for group, items in groups.items():
+        for first in range(0, len(items), BROADCAST_ARTICLES):
+            broadcast_on_commit(group, events.news_published(items[first:first + BROADCAST_ARTICLES]))
 
 
 def articles_prune(*, now: datetime) -> int:

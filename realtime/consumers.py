@@ -270,9 +270,26 @@ class NotificationsConsumer(RelayConsumer):
         await self.close(code=CLOSE_UNAUTHENTICATED)
 
 
+class NewsConsumer(RelayConsumer):
+    """/ws/news/[?category=forex]: every news.published, or those with articles of one category."""
+
+    kind = "news"
+
+    async def groups_for_scope(self):
+        params = query_parse(self.scope.get("query_string", b""), allowed={"category"})
+        category = params.get("category", "")
+        if not category:  # empty means every category, as on /api/news/
+            return [events.NEWS]
+        if category not in events.NEWS_CATEGORIES:
+            raise QueryError("unknown_category",
+                             f"unknown category {category!r}; known categories: {', '.join(events.NEWS_CATEGORIES)}")
+        return [events.news_group(category)]
+
+
 class NotFoundConsumer(RelayConsumer):
     """Any other /ws/ path: an error frame and 4404 instead of a routing traceback in the log."""
 
     async def groups_for_scope(self):
-        await self.refuse(4404, "not_found", "no such socket; see /ws/prices/, /ws/predictions/, /ws/notifications/")
+        await self.refuse(4404, "not_found",
+                          "no such socket; see /ws/prices/, /ws/predictions/, /ws/notifications/, /ws/news/")
         return None

@@ -16,11 +16,17 @@ from typing import Any
 
 PRICES = "prices"
 PREDICTIONS = "predictions"
+NEWS = "news"
 
 
 def prediction_group(prediction_id: int) -> str:
     """Sockets following one prediction (/ws/predictions/?id=...)."""
     return f"prediction.{prediction_id}"
+
+
+def news_group(category: str) -> str:
+    """Sockets following one news category (/ws/news/?category=...)."""
+    return f"news.{category}"
 
 
 def user_group(user_id: int) -> str:
@@ -87,6 +93,12 @@ def notification(*, id: int, kind: str, prediction_id: int, is_correct: bool | N
                    "is_correct": is_correct, "created_at": created_at, "message": message})
 
 
+def news_published(articles: list[dict[str, Any]]) -> Event:
+    """Sent to NEWS (and each category's group, with its articles) after a news run stored new
+    articles: items as in /api/news/, newest first."""
+    return encode({"type": "news.published", "articles": articles})
+
+
 def error(code: str, message: str) -> str:
     """The frame a socket answers bad input with (before a close code, on connect)."""
     return json.dumps({"type": "error", "code": code, "message": message})
@@ -106,6 +118,18 @@ PRICE_ITEM = {
         "symbol": {"type": "string"}, "bid": {"type": "number"}, "ask": {"type": "number"},
         "price": {"type": "number", "description": "the mid price"}, "timestamp": _TIME,
         "source": {"type": "string"}, "age_seconds": {"type": "number"}, "stale": {"type": "boolean"},
+    },
+}
+NEWS_CATEGORIES = ["precious_metals", "forex", "markets"]  # news.models.Category's values
+ARTICLE_ITEM = {
+    "type": "object", "additionalProperties": False,
+    "required": ["id", "title", "url", "source", "category", "categories", "published_at", "summary"],
+    "properties": {
+        "id": {"type": "integer"}, "title": {"type": "string"}, "url": {"type": "string", "format": "uri"},
+        "source": {"type": "string"}, "category": {"enum": NEWS_CATEGORIES},
+        "categories": {"type": "array", "items": {"enum": NEWS_CATEGORIES}},
+        "published_at": {"type": "string", "format": "date-time"},
+        "summary": {"type": "string", "description": "sanitised HTML"},
     },
 }
 SCHEMAS: dict[str, dict[str, Any]] = {
@@ -155,6 +179,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "token.revoked": {
         "type": "object", "required": ["type", "message"], "additionalProperties": False,
         "properties": {"type": {"const": "token.revoked"}, "message": {"type": "string"}},
+    },
+    "news.published": {
+        "type": "object", "required": ["type", "articles"], "additionalProperties": False,
+        "properties": {"type": {"const": "news.published"},
+                       "articles": {"type": "array", "minItems": 1, "items": ARTICLE_ITEM}},
     },
     "notification": {
         "type": "object", "additionalProperties": False,

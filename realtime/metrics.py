@@ -82,7 +82,7 @@ def _start_publisher() -> None:
 
 
 def open_sockets() -> dict[str, int]:
-    """Open sockets per kind (prices, predictions, notifications), over all live processes."""
+    """Open sockets per kind (prices, predictions, notifications, news), over all live processes."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
     total: Counter = Counter()
     with contextlib.closing(client):
@@ -104,6 +104,6 @@ def websocket_metrics():
     gauge = GaugeMetricFamily("goldsocial_websockets_open", "Open WebSocket connections, all web processes",
                               labels=["socket"])
     counts = open_sockets()
-    for kind in ("prices", "predictions", "notifications"):
+    for kind in ("prices", "predictions", "notifications", "news"):
         gauge.add_metric([kind], max(counts.get(kind, 0), 0))
     yield gauge

@@ -63,7 +63,7 @@ def test_the_endpoint_has_the_seed_shape_plus_the_extra_fields(client, redis_url
     assert set(price) == {
         "name", "key", "running", "interval_seconds", "enabled", "healthy", "last_run_at",
         "last_success_at", "last_error", "last_duration_ms", "next_run_at", "runs", "failures",
-        "consecutive_failures", "skipped", "expired"}
+        "consecutive_failures", "skipped", "expired", "recent_runs"}
     assert price["key"] == "price_fetcher"
     assert price["interval_seconds"] == 5
     assert price["running"] is False  # no qcluster runs in this test
@@ -98,3 +98,24 @@ def test_the_openapi_schema_describes_the_status_endpoint(client):
     schema = client.get("/api/schema/?format=json").json()
     fields = schema["components"]["schemas"]["JobStatus"]["properties"]
     assert fields["last_run_at"]["format"] == "date-time"
+
+
+def test_it_lists_each_jobs_last_60_runs_oldest_first(client, redis_url):
+    from jobs.models import JobRun
+
+    outcomes = ["success", "failed", "skipped", "expired", "running"]
+    JobRun.objects.bulk_create(
+        [JobRun(job_id="price_fetcher", started_at=NOW - timedelta(seconds=5 * i), outcome=outcomes[i % 5],
+                duration_ms=i) for i in range(70)]
+        + [JobRun(job_id="news_fetcher", started_at=NOW, outcome="failed", error="x" * 5000)])
+
+    jobs = {job["key"]: job for job in client.get("/jobs/status").json()["jobs"]}
+
+    runs = jobs["price_fetcher"]["recent_runs"]
+    assert len(runs) == 60
+    assert runs[-1] == {"started_at": "2026-11-29T09:00:05.000Z", "outcome": "success", "duration_ms": 0}
+    assert runs[0]["duration_ms"] == 59  # the 60th most recent; older ones are left out
+    assert [r["outcome"] for r in runs[-5:]] == ["running", "expired", "skipped", "failed", "success"]
+    assert jobs["news_fetcher"]["recent_runs"] == [
+        {"started_at": "2026-11-29T09:00:05.000Z", "outcome": "failed", "duration_ms": None}]
+    assert jobs["prediction_verifier"]["recent_runs"] == []

@@ -304,3 +304,58 @@ def test_it_records_a_refused_feed_address_as_the_sources_error(httpserver, make
     assert source.last_error.startswith("refused: localhost resolves to 127.0.0.1, a loopback address")
     assert source.consecutive_errors == 1
     assert httpserver.log == []
+
+
+def test_it_publishes_the_new_articles_after_commit_as_the_api_lists_them(
+        httpserver, make_source, feed_client, redis_url, broadcasts, django_capture_on_commit_callbacks, client):
+    serve(httpserver, "/metals", fixture_bytes("malformed_truncated.xml"))
+    make_source("/metals", category="markets")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        news_fetch(client=feed_client, now=NOW)
+    assert broadcasts == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+
+    sent = dict(broadcasts)
+    api = client.get("/api/news/").json()["results"]
+    assert sent["news"] == {"type": "news.published", "articles": api}
+    assert [a["title"] for a in sent["news.precious_metals"]["articles"]] == [
+        "Gold holds near record as dollar slips", "Silver & platinum rally"]
+    assert sent["news.precious_metals"]["articles"] == client.get(
+        "/api/news/", {"category": "precious_metals"}).json()["results"]
+    assert [a["title"] for a in sent["news.forex"]["articles"]] == ["Gold holds near record as dollar slips"]
+
+
+def test_it_publishes_nothing_when_nothing_new_was_stored(httpserver, make_source, feed_client, broadcasts,
+                                                         django_capture_on_commit_callbacks):
+    serve(httpserver, "/fx", fixture_bytes("duplicates_within.xml"))
+    make_source("/fx", category="forex")
+    with django_capture_on_commit_callbacks(execute=True):
+        news_fetch(client=feed_client, now=NOW)
+    broadcasts.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = news_fetch(client=feed_client, now=NOW + timedelta(minutes=15))
+
+    assert summary.new_articles == 0
+    assert broadcasts == []
+
+
+def test_it_splits_a_large_run_into_messages_of_at_most_so_many_articles(
+        httpserver, make_source, feed_client, broadcasts, django_capture_on_commit_callbacks, monkeypatch):
+    from news import services
+
+    monkeypatch.setattr(services, "BROADCAST_ARTICLES", 2)
+    serve(httpserver, "/a", fixture_bytes("duplicates_within.xml"))
+    serve(httpserver, "/b", fixture_bytes("malformed_truncated.xml"))
+    make_source("/a", category="forex")
+    make_source("/b", category="markets")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = news_fetch(client=feed_client, now=NOW)
+
+    everything = [m["articles"] for group, m in broadcasts if group == "news"]
+    assert summary.new_articles == 4
+    assert [len(articles) for articles in everything] == [2, 2]
+    assert len({a["id"] for articles in everything for a in articles}) == 4

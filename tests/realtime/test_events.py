@@ -40,6 +40,9 @@ PREDICTION = {"id": 12, "symbol": "XAUUSD", "question": "Gold up?", "status": "v
                                  "verify_time": "2026-11-29T10:00:00.000Z",
                                  "cancelled_at": "2026-11-29T09:30:00.000Z"}),
     events.token_revoked(),
+    events.news_published([{"id": 3, "title": "Gold holds", "url": "https://example.com/a", "source": "Mining.com",
+                            "category": "markets", "categories": ["markets", "precious_metals"],
+                            "published_at": "2026-11-29T08:00:00.000Z", "summary": "<p>Gold</p>"}]),
 ], ids=lambda event: event.type)
 def test_each_constructor_makes_a_message_of_its_schema(event):
     assert_valid_message(event.data())
@@ -54,6 +57,8 @@ def test_each_constructor_makes_a_message_of_its_schema(event):
     ({"type": "notification", "id": 1}, "is a required property"),
     ({"type": "prediction.cancelled", "prediction": {"id": 1, "status": "verified"}}, "is a required property"),
     ({"type": "token.revoked"}, "'message' is a required property"),
+    ({"type": "news.published", "articles": []}, "should be non-empty"),
+    ({"type": "news.published", "articles": [{"id": 1}]}, "is a required property"),
 ])
 def test_the_schemas_refuse_a_malformed_message(message, why):
     with pytest.raises(jsonschema.ValidationError, match=why):
@@ -64,6 +69,7 @@ def test_group_names():
     assert (events.PRICES, events.PREDICTIONS) == ("prices", "predictions")
     assert events.prediction_group(12) == "prediction.12"
     assert events.user_group(3) == "user.3"
+    assert (events.NEWS, events.news_group("forex")) == ("news", "news.forex")
 
 
 @pytest.mark.django_db

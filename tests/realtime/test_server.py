@@ -102,3 +102,10 @@ def test_it_closes_the_sockets_of_a_token_revoked_over_rest(server):
         assert info.value.rcvd.code == 4401
         kept.send('{"type": "ping"}')
         assert json.loads(kept.recv(timeout=5)) == {"type": "pong"}
+
+
+def test_it_relays_published_news_of_one_category(server):
+    forex = {"type": "news.published", "articles": [{"id": 1, "title": "EUR/USD steadies"}]}
+    with connect(f"ws://{server}/ws/news/?category=forex") as ws:
+        broadcast_outside_transaction("news", encode({"type": "news.published", "articles": [{"id": 2}]}))
+        assert _until_subscribed(ws, "news.forex", forex) == forex
