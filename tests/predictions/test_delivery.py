@@ -140,7 +140,7 @@ def test_it_backs_off_longer_after_each_failure(bob, prediction, push_server, va
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(("retry_after", "wait"), [("120", 120), ("Sun, 29 Nov 2026 09:05:00 GMT", 300)])
+@pytest.mark.parametrize(("retry_after", "wait"), [("120", 120), ("Mon, 23 Nov 2026 09:05:00 GMT", 300)])
 def test_it_honours_retry_after_on_429(bob, prediction, push_server, vapid, push_keys, broadcasts, retry_after, wait):
     subscribe(bob, push_server, push_keys)
     row = pending_row(bob, prediction)
