@@ -5,16 +5,15 @@ connection reuse; feedparser then reads the bytes. Feed URLs and their redirects
 others, so every connection goes through goldsocial.outbound (no internal addresses).
 """
 
-import email.utils
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urljoin
 
 import requests
 
-from goldsocial.outbound import OutboundRefused, guarded_session
+from goldsocial.outbound import OutboundRefused, guarded_session, retry_after_seconds
 from news.content import is_http_url
 
 MAX_REDIRECTS = 5
@@ -39,21 +38,6 @@ class FeedResponse:
     etag: str
     last_modified: str
 
-
-def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 class FeedClient:
@@ -135,7 +119,7 @@ class FeedClient:
             return FeedResponse(304, b"", url, "", response.headers.get("ETag", ""),
                                 response.headers.get("Last-Modified", ""))
         if status in (429, 503):
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), now=now)
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"), now=now)
             raise FeedFetchError(f"HTTP {status} {response.reason}" +
                                  (f", retry after {retry_after:.0f} s" if retry_after is not None else ""),
                                  status=status, retry_after=retry_after)

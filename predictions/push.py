@@ -20,7 +20,6 @@ Built for many pushes at once (a verification may have 100,000 voters):
 """
 
 import asyncio
-import email.utils
 import ipaddress
 import json
 import os
@@ -30,7 +29,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,21 +70,6 @@ class PushTarget:
     p256dh: str
     auth: str
 
-
-def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP date); None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
 
 
 def _error(where: str, detail: str, **kwargs: Any) -> PushError:

@@ -37,9 +37,10 @@ from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from goldsocial.outbound import retry_after_seconds
 from predictions import events
 from predictions.models import Notification, NotificationPush, PushSubscription
-from predictions.push import PushTarget, WebPushClient, retry_after_seconds
+from predictions.push import PushTarget, WebPushClient
 from realtime import events as wire
 from realtime.broadcast import send_all_now
 

@@ -4,7 +4,8 @@ import time
 import pytest
 from werkzeug import Response
 
-from news.client import FeedClient, FeedFetchError, parse_retry_after
+from goldsocial.outbound import retry_after_seconds
+from news.client import FeedClient, FeedFetchError
 from tests.news.feeds import NOW, RSS, fixture_bytes, serve
 
 FEED = fixture_bytes("fxstreet_rss-news_traced-from-live-2026-07-01_1-item.xml")
@@ -51,7 +52,7 @@ def test_it_reads_retry_after_as_a_date(httpserver, feed_client):
     ("Sun, 29 Nov 2026 08:00:00 GMT", 0),  # in the past: no wait
 ])
 def test_it_ignores_unusable_retry_after(value, expected):
-    assert parse_retry_after(value, now=NOW) == expected
+    assert retry_after_seconds(value, now=NOW) == expected
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 410, 500, 502])

@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 from werkzeug import Response
 
+from goldsocial.outbound import retry_after_seconds
 from predictions.models import Notification, NotificationPush, PushSubscription
-from predictions.push import PushTarget, WebPushClient, retry_after_seconds
+from predictions.push import PushTarget, WebPushClient
 from predictions.services.delivery import (
     BACKOFF_FIRST_SECONDS,
     CLAIM_SECONDS,
