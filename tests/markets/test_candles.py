@@ -212,11 +212,10 @@ def test_its_migration_rolls_up_the_ticks_stored_before_it(client):
         "XAUUSD", 60, T0, T0 + timedelta(minutes=10))
 
 
+@pytest.mark.postgres  # TRUNCATE is PostgreSQL's (SQLite's DELETE fires the row triggers)
 def test_it_forgets_the_candles_of_truncated_ticks(client):
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("TRUNCATE is PostgreSQL's (SQLite's DELETE fires the row triggers)")
     for statement in ("TRUNCATE markets_pricetick", "TRUNCATE markets_pricetick, markets_pricecandle"):  # flush's
         PriceTick.objects.bulk_create([tick("XAUUSD", T0, 10)])
         with connection.cursor() as cursor:
