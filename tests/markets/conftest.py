@@ -6,7 +6,7 @@ from markets.providers.coinbase import CoinbaseClient
 from markets.providers.goldapi import GoldApiClient
 from markets.providers.kraken import KrakenClient
 from markets.providers.swissquote import SwissquoteClient
-from tests.markets.factories import HTTP
+from tests.markets.factories import HTTP, providers_point_at
 
 
 @pytest.fixture(autouse=True)
@@ -42,12 +42,5 @@ def kraken(base_url):
 @pytest.fixture
 def market_settings(settings, base_url):
     """Every provider pointed at the local server, fast timeouts."""
-    settings.SWISSQUOTE_BASE_URL = settings.COINBASE_BASE_URL = base_url
-    settings.KRAKEN_BASE_URL = settings.GOLDAPI_BASE_URL = base_url
-    settings.MARKET_DATA_PROVIDERS = ["swissquote", "goldapi", "coinbase", "kraken"]
-    settings.MARKET_SYMBOLS = ["XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"]
-    settings.MARKET_HTTP_CONNECT_TIMEOUT = HTTP.connect_timeout
-    settings.MARKET_HTTP_READ_TIMEOUT = HTTP.read_timeout
-    settings.MARKET_HTTP_RETRIES = HTTP.retries
-    settings.MARKET_HTTP_WORKERS = HTTP.pool_size
+    providers_point_at(settings, base_url)
     return settings

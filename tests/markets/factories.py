@@ -42,3 +42,15 @@ def reference(mid, *, age=5) -> Price:
 def combine(quotes, reference=None):
     """price_combine on gold at NOW under RULES."""
     return price_combine(symbol="XAUUSD", quotes=quotes, reference=reference, now=NOW, rules=RULES)
+
+
+def providers_point_at(settings, base_url: str) -> None:
+    """Every provider pointed at the local server, every symbol asked for, fast timeouts."""
+    settings.SWISSQUOTE_BASE_URL = settings.COINBASE_BASE_URL = base_url
+    settings.KRAKEN_BASE_URL = settings.GOLDAPI_BASE_URL = base_url
+    settings.MARKET_DATA_PROVIDERS = ["swissquote", "goldapi", "coinbase", "kraken"]
+    settings.MARKET_SYMBOLS = ["XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"]
+    settings.MARKET_HTTP_CONNECT_TIMEOUT = HTTP.connect_timeout
+    settings.MARKET_HTTP_READ_TIMEOUT = HTTP.read_timeout
+    settings.MARKET_HTTP_RETRIES = HTTP.retries
+    settings.MARKET_HTTP_WORKERS = HTTP.pool_size

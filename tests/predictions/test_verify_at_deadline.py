@@ -10,8 +10,8 @@ from jobs.models import JobRun
 from jobs.services import job_run
 from predictions.models import Prediction
 from predictions.services.verification import predictions_due_exist, predictions_verify_due
-from tests.markets.factories import HTTP
 from tests.markets.factories import NOW as MARKETS_NOW
+from tests.markets.factories import providers_point_at
 from tests.markets.recorded import serve_all
 from tests.predictions.factories import NOW, add_tick, make_prediction, verify
 
@@ -71,13 +71,7 @@ def test_it_leaves_predictions_waiting_for_a_price_to_the_sweep(alice, settings)
 
 @pytest.fixture
 def providers_on_loopback(settings, httpserver, redis_url):
-    base_url = httpserver.url_for("").rstrip("/")
-    settings.SWISSQUOTE_BASE_URL = settings.COINBASE_BASE_URL = base_url
-    settings.KRAKEN_BASE_URL = settings.GOLDAPI_BASE_URL = base_url
-    settings.MARKET_DATA_PROVIDERS = ["swissquote", "goldapi", "coinbase", "kraken"]
-    settings.MARKET_SYMBOLS = ["XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"]
-    settings.MARKET_HTTP_CONNECT_TIMEOUT = HTTP.connect_timeout
-    settings.MARKET_HTTP_READ_TIMEOUT = HTTP.read_timeout
+    providers_point_at(settings, httpserver.url_for("").rstrip("/"))
     serve_all(httpserver)  # every quote stamped MARKETS_NOW
 
 
