@@ -29,6 +29,6 @@ def provider_env(base_url: str) -> dict:
         "SWISSQUOTE_BASE_URL": base_url, "GOLDAPI_BASE_URL": base_url,
         "COINBASE_BASE_URL": base_url, "KRAKEN_BASE_URL": base_url,
         "MARKET_DATA_PROVIDERS": "swissquote,goldapi,coinbase,kraken",
-        # Metals and FX close at the weekend; the test must not depend on the weekday.
+        # A closed market (weekends, holidays) is still asked every second: the quotes are fresh.
         "MARKET_CLOSED_POLL_SECONDS": "1",
     }

@@ -135,9 +135,11 @@ class QuoteServer:
 
     `hang` holds paths that never answer (the connection stays open, no byte is sent);
     `trickle` holds paths that send their headers, then one byte of body per second.
+    `clock` stamps the quotes: the real time, or the moment a test's cycle runs at.
     """
 
     def __init__(self):
+        self.clock = lambda: datetime.now(UTC)
         self.hang: set[str] = set()
         self.trickle: set[str] = set()
         self.requests: list[str] = []
@@ -151,7 +153,7 @@ class QuoteServer:
                 if route in server.hang:
                     server._release.wait(60)
                     return
-                body = quote_body(self.path, now=datetime.now(UTC))
+                body = quote_body(self.path, now=server.clock())
                 if body is None:
                     self.send_error(404)
                     return
