@@ -134,10 +134,10 @@ def _past_deadline(*, users: list, now: datetime) -> tuple[list[Prediction], str
     awaiting = [
         _prediction(users, symbol=MANUAL_SYMBOL, verification="manual", created=created,
                     verify_time=manual_deadline,
-                    question=f"Where did {MANUAL_SYMBOL} end the hour? (verified by hand)"),
+                    question=f"Where will {MANUAL_SYMBOL} be at {manual_deadline:%H:%M} UTC? (verified by hand)"),
         _prediction(users, symbol=UNPRICED_SYMBOL, verification="auto", created=created,
                     verify_time=unpriced_deadline,
-                    question=f"Where did {UNPRICED_SYMBOL} end up? (no price at its deadline)"),
+                    question=f"Where will {UNPRICED_SYMBOL} be at {unpriced_deadline:%H:%M} UTC? (no price then)"),
     ]
     summary = predictions_verify_due(now=now)
     for prediction in awaiting:
