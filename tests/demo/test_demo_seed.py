@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from demo.management.commands.demo_seed import demo_seed
+from demo.services import demo_seed
 from markets.hours import market_is_open
 from markets.models import PriceTick
 from news.models import NewsSource
