@@ -65,7 +65,7 @@ def main():
     try:
         port = int(server.stdout.readline())
         base = f"http://127.0.0.1:{port}"
-        for name in ("SWISSQUOTE", "COINBASE", "KRAKEN", "GOLDAPI"):
+        for name in ("SWISSQUOTE", "COINBASE", "KRAKEN", "BITSTAMP", "GOLDAPI"):
             os.environ[f"{name}_BASE_URL"] = base
         with tempfile.TemporaryDirectory() as workdir:
             setup_django(workdir)
@@ -142,7 +142,8 @@ def run_bench(args):
           f"target full cycle < 150 ms: {'met' if full_par < 150 else 'NOT met'} ({full_par:.1f} ms; "
           f"price job {job:.1f} ms)")
     print(f"ticks stored: {PriceTick.objects.count()}; sources per FX tick: "
-          f"{sorted(PriceTick.objects.filter(symbol='EURUSD').first().sources)}")
+          f"{sorted(PriceTick.objects.filter(symbol='EURUSD').first().sources)}, per BTC tick: "
+          f"{sorted(PriceTick.objects.filter(symbol='BTCUSD').first().sources)}")
     PriceTick.objects.all().delete()
 
 

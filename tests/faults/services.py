@@ -19,6 +19,7 @@ from pathlib import Path
 
 import redis
 
+from tests.markets.factories import BASE_URL_SETTINGS
 from tests.markets.recorded import quote_body
 from tests.processes import free_port, wait_for
 from tests.require import require_service
@@ -185,7 +186,7 @@ class QuoteServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def provider_env(self) -> dict:
-        return {f"{name}_BASE_URL": self.url for name in ("SWISSQUOTE", "GOLDAPI", "COINBASE", "KRAKEN")}
+        return dict.fromkeys(BASE_URL_SETTINGS, self.url)
 
     def close(self) -> None:
         self._release.set()

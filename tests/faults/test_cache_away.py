@@ -6,6 +6,7 @@ import pytest
 
 from markets.models import PriceTick
 from markets.tasks import fetch_prices
+from tests.markets.factories import BASE_URL_SETTINGS, PROVIDERS
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.django_db]
@@ -13,9 +14,9 @@ pytestmark = [pytest.mark.django_db]
 
 @pytest.fixture
 def redis_away(settings, quote_server):
-    for name in ("SWISSQUOTE", "GOLDAPI", "COINBASE", "KRAKEN"):
-        setattr(settings, f"{name}_BASE_URL", quote_server.url)
-    settings.MARKET_DATA_PROVIDERS = ["swissquote", "goldapi", "coinbase", "kraken"]
+    for name in BASE_URL_SETTINGS:
+        setattr(settings, name, quote_server.url)
+    settings.MARKET_DATA_PROVIDERS = list(PROVIDERS)
     settings.MARKET_SYMBOLS = settings.SYMBOLS_ALL
     # Nothing listens there: every cache call is refused, as with a stopped redis-server.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",

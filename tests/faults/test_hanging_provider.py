@@ -16,6 +16,7 @@ from markets.hours import market_is_open
 from markets.models import PriceTick
 from markets.tasks import fetch_prices
 from tests.faults.services import QuoteServer
+from tests.markets.factories import BASE_URL_SETTINGS, PROVIDERS
 
 pytestmark = [pytest.mark.django_db]
 
@@ -28,9 +29,9 @@ MOMENTS = {"weekday": WEDNESDAY, "weekend": SATURDAY}
 @pytest.fixture
 def quotes(settings, redis_url):
     server = QuoteServer()
-    for name in ("SWISSQUOTE", "GOLDAPI", "COINBASE", "KRAKEN"):
-        setattr(settings, f"{name}_BASE_URL", server.url)
-    settings.MARKET_DATA_PROVIDERS = ["swissquote", "goldapi", "coinbase", "kraken"]
+    for name in BASE_URL_SETTINGS:
+        setattr(settings, name, server.url)
+    settings.MARKET_DATA_PROVIDERS = list(PROVIDERS)
     settings.MARKET_SYMBOLS = settings.SYMBOLS_ALL
     settings.MARKET_CLOSED_POLL_SECONDS = 1  # closed at the weekend: still poll every cycle
     yield server
