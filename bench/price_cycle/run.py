@@ -4,7 +4,7 @@ Parallel (the production path: one thread pool, one pooled session) against a se
 baseline (the same clients, a one-thread pool) in the same run. Prints wall time and CPU
 time (this process, all threads; the server is another process) per cycle.
 
-    /work/main/.venv/bin/python bench/price_cycle/run.py [--cycles 30] [--delay 0.05]
+    .venv/bin/python bench/price_cycle/run.py [--cycles 30] [--delay 0.05]
 
 Uses DATABASE_URL / REDIS_URL from the environment (default: a throw-away SQLite file).
 """
