@@ -32,13 +32,17 @@ def child_database_url() -> str:
     return f"postgres://{user}{password}@{host}/{settings['NAME']}"
 
 
+def python_path() -> str:
+    """A child's PYTHONPATH: the project, then ours (a shifted test clock, tests/clock, comes along)."""
+    return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+
+
 def child_env(**extra) -> dict:
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": child_database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.settings_noop",
-        # Kept after the project: a shifted test clock (tests/clock) reaches the children too.
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+        "PYTHONPATH": python_path(),
         "PYTHONUNBUFFERED": "1",
     })
     env.update({k: str(v) for k, v in extra.items()})

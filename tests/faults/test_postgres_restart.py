@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.faults.services import PrivatePostgres, json_get, poll
-from tests.processes import ROOT, Process
+from tests.processes import ROOT, Process, python_path
 from tests.realtime.server import uvicorn_server
 
 pytestmark = [pytest.mark.processes, pytest.mark.postgres]
@@ -58,7 +58,7 @@ def test_it_records_runs_after_a_postgres_restart_without_restarting_qcluster(
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "DJANGO_SETTINGS_MODULE": "tests.settings_noop", "NOOP_INTERVAL": "1",
            "PRICE_FETCHER_INTERVAL": "1", "MARKET_CLOSED_POLL_SECONDS": "1", "QCLUSTER_WORKERS": "2",
-           "SECRET_KEY": "tests-only", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+           "SECRET_KEY": "tests-only", "PYTHONPATH": python_path(), "PYTHONUNBUFFERED": "1",
            **quote_server.provider_env()}
     _manage(env, "migrate", "--noinput")  # registers the schedules (post_migrate)
     _manage(env, "shell", "-c", "from jobs.models import Job; "
