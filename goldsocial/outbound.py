@@ -17,10 +17,8 @@ offline demo allow 127.0.0.0/8 for their local servers. The quote providers' bas
 from the operator's environment and do not go through here.
 """
 
-import email.utils
 import ipaddress
 import socket
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -217,19 +215,3 @@ def guarded_session(*, schemes: tuple[str, ...] = ("http", "https")) -> requests
         session.mount(f"{scheme}://", GuardedAdapter())
     return session
 
-
-def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delay-seconds or an HTTP date, which is GMT);
-    None if absent or not understood. Feeds and push services both send it."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())

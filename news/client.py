@@ -13,10 +13,13 @@ from urllib.parse import urljoin
 
 import requests
 
-from goldsocial.outbound import OutboundRefused, guarded_session, retry_after_seconds
+from goldsocial.outbound import OutboundRefused, guarded_session
+from goldsocial.retry import retry_after_seconds
 from news.content import is_http_url
 
 MAX_REDIRECTS = 5
+# However long a server asks us to wait, we look again after a day.
+MAX_RETRY_AFTER_SECONDS = 24 * 3600
 CHUNK = 64 * 1024
 
 
@@ -119,7 +122,8 @@ class FeedClient:
             return FeedResponse(304, b"", url, "", response.headers.get("ETag", ""),
                                 response.headers.get("Last-Modified", ""))
         if status in (429, 503):
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"), now=now)
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"), now=now,
+                                              cap=MAX_RETRY_AFTER_SECONDS)
             raise FeedFetchError(f"HTTP {status} {response.reason}" +
                                  (f", retry after {retry_after:.0f} s" if retry_after is not None else ""),
                                  status=status, retry_after=retry_after)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
+from goldsocial.retry import backoff_seconds
 from goldsocial.timefmt import iso_ms
 from news.cache import news_cache_bump
 from news.client import FeedClient, FeedFetchError, FeedResponse
@@ -22,8 +23,6 @@ from realtime.broadcast import broadcast_on_commit
 logger = logging.getLogger(__name__)
 
 ERROR_LIMIT = 2000
-# However long a server asks us to wait, we look again after a day.
-RETRY_AFTER_CAP = 24 * 3600
 # Articles per news.published message: a first run over every feed stores hundreds, and one
 # frame of them all (summaries included) would be hundreds of kilobytes to every socket.
 BROADCAST_ARTICLES = 50
@@ -88,15 +87,6 @@ def _fetch_one(*, client: FeedClient, source: NewsSource, now: datetime, oldest:
     return outcome
 
 
-def backoff_seconds(*, consecutive_errors: int, retry_after: float | None) -> float:
-    """Doubling delay after each failure in a row, never shorter than a server's Retry-After."""
-    exponent = min(consecutive_errors - 1, 30)
-    delay = min(settings.NEWS_BACKOFF_BASE_SECONDS * 2 ** exponent, settings.NEWS_BACKOFF_MAX_SECONDS)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
-    return delay
-
-
 def _apply(*, outcome: SourceOutcome, now: datetime, summary: FetchSummary) -> list[str]:
     """Update the source's state from one outcome; the fields changed, empty for a plain 304
     (those are written together in one statement)."""
@@ -108,8 +98,10 @@ def _apply(*, outcome: SourceOutcome, now: datetime, summary: FetchSummary) -> l
         summary.failed.append(source.name)
         source.consecutive_errors += 1
         source.last_error = str(outcome.error)[:ERROR_LIMIT]
-        delay = backoff_seconds(consecutive_errors=source.consecutive_errors,
-                                retry_after=outcome.error.retry_after)
+        # Doubling after each failure in a row, never shorter than the server's Retry-After
+        # (the client caps that at a day).
+        delay = backoff_seconds(failures=source.consecutive_errors, first=settings.NEWS_BACKOFF_BASE_SECONDS,
+                                cap=settings.NEWS_BACKOFF_MAX_SECONDS, retry_after=outcome.error.retry_after)
         source.next_fetch_at = now + timedelta(seconds=delay)
         fields = ["last_fetch_at", "last_status", "consecutive_errors", "last_error", "next_fetch_at"]
         if source.consecutive_errors >= settings.NEWS_DISABLE_AFTER_ERRORS:

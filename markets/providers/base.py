@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, runtime_checkable
 
 import requests
@@ -15,6 +14,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from goldsocial.retry import retry_after_seconds
 from markets.price import Price
 
 # A quote endpoint answers with a few KB; anything far larger is not the API we know.
@@ -105,22 +105,6 @@ def http_session(config: HttpConfig) -> requests.Session:
     return session
 
 
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = (parsedate_to_datetime(value) - now).total_seconds()
-        except (TypeError, ValueError):
-            return None
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
-
-
 def _snippet(body: bytes) -> str:
     text = body[:160].decode("utf-8", "replace")
     return " ".join(text.split())
@@ -163,7 +147,7 @@ def get_json(*, source: str, url: str, config: HttpConfig, now: datetime,
 
     status = response.status_code
     if status == 429:
-        seconds = _retry_after(response.headers.get("Retry-After"), now)
+        seconds = retry_after_seconds(response.headers.get("Retry-After"), now=now, cap=MAX_RETRY_AFTER_SECONDS)
         hint = f", Retry-After {seconds:g} s" if seconds is not None else ""
         raise ProviderError(source, f"HTTP 429 rate limited{hint}", retry_after=seconds)
     if status >= 500 or status == 408:

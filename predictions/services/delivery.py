@@ -37,7 +37,7 @@ from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from goldsocial.outbound import retry_after_seconds
+from goldsocial.retry import backoff_seconds, retry_after_seconds
 from predictions import events
 from predictions.models import Notification, NotificationPush, PushSubscription
 from predictions.push import PushTarget, WebPushClient
@@ -126,9 +126,8 @@ def notifications_deliver_from_settings(*, prediction_ids: list[int] | None, now
                                      budget_seconds=budget_seconds)
 
 
-def backoff_seconds(attempts: int) -> float:
-    """The wait after `attempts` failed attempts, when the push service gave no Retry-After."""
-    return float(min(BACKOFF_FIRST_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+def _backoff(attempts: int) -> float:
+    return backoff_seconds(failures=attempts, first=BACKOFF_FIRST_SECONDS, cap=BACKOFF_MAX_SECONDS)
 
 
 def _max_age() -> timedelta:
@@ -250,7 +249,7 @@ def _send_websocket(attempts: list[_Attempt], messages: dict, at: datetime) -> N
         logger.warning("WebSocket delivery of %d notifications failed: %s: %s", len(todo) - sent,
                        type(error).__name__, error)
         for a in todo[sent:]:
-            a.retry(f"websocket: {type(error).__name__}: {error}"[:500], backoff_seconds(a.row["attempts"]))
+            a.retry(f"websocket: {type(error).__name__}: {error}"[:500], _backoff(a.row["attempts"]))
 
 
 def _send_push(attempts: list[_Attempt], messages: dict, client: WebPushClient, at: datetime,
@@ -278,9 +277,11 @@ def _send_push(attempts: list[_Attempt], messages: dict, client: WebPushClient, 
         if error.gone:
             gone.add(subscription_id)
         elif error.retry:
-            wait = retry_after_seconds(error.retry_after, now=at)
+            # A wait past the age limit ends the same way as that limit (the row is given up),
+            # and a header of more seconds than a timedelta holds must not crash the run.
+            wait = retry_after_seconds(error.retry_after, now=at, cap=_max_age().total_seconds())
             a.retry(f"web push: {error.detail}"[:500],
-                    wait if wait is not None else backoff_seconds(a.row["attempts"]))
+                    wait if wait is not None else _backoff(a.row["attempts"]))
         else:
             logger.warning("%s", error)
             a.permanent = [*(a.permanent or []), f"web push: {error.detail}"[:500]]

@@ -360,6 +360,7 @@ def test_it_raises_a_transient_error_when_5xx_outlasts_the_retries(httpserver, s
 @pytest.mark.parametrize(("header", "expected"), [
     ("17", 17.0),
     ("Wed, 25 Nov 2026 12:01:00 GMT", 60.0),
+    ("86400", 3600.0),  # the breaker re-probes after an hour at the latest
     ("soon", None),
     (None, None),
 ])

@@ -4,7 +4,6 @@ import time
 import pytest
 from werkzeug import Response
 
-from goldsocial.outbound import retry_after_seconds
 from news.client import FeedClient, FeedFetchError
 from tests.news.feeds import NOW, RSS, fixture_bytes, serve
 
@@ -47,12 +46,13 @@ def test_it_reads_retry_after_as_a_date(httpserver, feed_client):
     assert error.value.retry_after == 1800
 
 
-@pytest.mark.parametrize("value, expected", [
-    (None, None), ("", None), ("soon", None), ("-5", None), ("0", 0),
-    ("Sun, 29 Nov 2026 08:00:00 GMT", 0),  # in the past: no wait
-])
-def test_it_ignores_unusable_retry_after(value, expected):
-    assert retry_after_seconds(value, now=NOW) == expected
+@pytest.mark.parametrize("value", ["86401", "9" * 30, "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_it_waits_at_most_a_day_however_long_retry_after_asks(httpserver, feed_client, value):
+    serve(httpserver, "/feed", b"", status=429, headers={"Retry-After": value})
+    with pytest.raises(FeedFetchError) as error:
+        feed_client.fetch(httpserver.url_for("/feed"), now=NOW)
+    assert error.value.retry_after == 24 * 3600
+    assert "retry after 86400 s" in str(error.value)
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 410, 500, 502])

@@ -5,7 +5,7 @@ from werkzeug import Response
 
 from news.cache import news_cache_version
 from news.models import Article, NewsSource
-from news.services import backoff_seconds, news_fetch, source_reenable
+from news.services import news_fetch, source_reenable
 from tests.news.feeds import NOW, RSS, fixture_bytes, serve
 
 pytestmark = pytest.mark.django_db
@@ -102,14 +102,6 @@ def test_it_forgets_the_errors_after_a_success(httpserver, make_source, feed_cli
     news_fetch(client=feed_client, now=NOW)
     source.refresh_from_db()
     assert (source.consecutive_errors, source.last_error, source.next_fetch_at) == (0, "", None)
-
-
-@pytest.mark.parametrize("errors, retry_after, expected", [
-    (1, None, 900), (2, None, 1800), (5, None, 14400), (6, None, 21600), (40, None, 21600),
-    (1, 60, 900), (1, 7200, 7200), (1, 10 ** 9, 86400),
-])
-def test_it_computes_backoff(errors, retry_after, expected):
-    assert backoff_seconds(consecutive_errors=errors, retry_after=retry_after) == expected
 
 
 def test_it_records_why_each_broken_feed_failed_and_stores_the_rest(httpserver, make_source, feed_client):

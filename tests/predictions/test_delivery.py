@@ -3,13 +3,12 @@
 import logging
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from werkzeug import Response
 
-from goldsocial.outbound import retry_after_seconds
 from predictions.models import Notification, NotificationPush, PushSubscription
 from predictions.push import PushTarget, WebPushClient
 from predictions.services.delivery import (
@@ -158,14 +157,19 @@ def test_it_honours_retry_after_on_429(bob, prediction, push_server, vapid, push
     assert deliver(NOW + timedelta(seconds=wait)).notifications == 1
 
 
-def test_it_reads_retry_after_as_seconds_or_an_http_date():
-    now = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
-    assert retry_after_seconds("30", now=now) == 30
-    assert retry_after_seconds("Sun, 29 Nov 2026 09:01:00 GMT", now=now) == 60
-    assert retry_after_seconds("Sun, 29 Nov 2026 08:00:00 GMT", now=now) == 0  # in the past: now
-    assert retry_after_seconds("soon", now=now) is None
-    assert retry_after_seconds("-5", now=now) is None
-    assert retry_after_seconds(None, now=now) is None
+@pytest.mark.django_db(transaction=True)
+def test_it_waits_no_longer_than_the_age_limit_however_long_retry_after_asks(bob, prediction, push_server, vapid,
+                                                                           push_keys, broadcasts, settings):
+    subscribe(bob, push_server, push_keys)
+    row = pending_row(bob, prediction)
+    # More seconds than a timedelta holds.
+    push_server.expect_oneshot_request("/push/abc").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "9" * 30})
+
+    assert deliver(NOW).retry_later == 1
+
+    row.refresh_from_db()
+    assert row.next_attempt_at == NOW + timedelta(seconds=settings.NOTIFICATION_DELIVERY_MAX_AGE_SECONDS)
 
 
 @pytest.mark.django_db(transaction=True)
