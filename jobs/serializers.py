@@ -1,18 +1,8 @@
-from datetime import datetime
-
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from goldsocial.timefmt import iso_ms
+from goldsocial.fields import IsoMsField
 from jobs.models import JobRun
 from jobs.selectors import RECENT_RUNS
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class IsoMsField(serializers.Field):
-    def to_representation(self, value: datetime | None) -> str | None:
-        return iso_ms(value)
 
 
 class RecentRunSerializer(serializers.Serializer):

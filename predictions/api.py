@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from goldsocial.fields import StrictCharField
+from goldsocial.fields import IsoMsField, StrictCharField
 from goldsocial.openapi import FIELD_ERRORS, NESTED_FIELD_ERRORS, NOT_AUTHENTICATED, NOT_FOUND, THROTTLED
 from goldsocial.outbound import url_refusal
 from goldsocial.timefmt import iso_ms
@@ -51,11 +51,6 @@ class Page(PageNumberPagination):
         ]
 
 
-class Timestamp(serializers.DateTimeField):
-    def to_representation(self, value):
-        return iso_ms(value)
-
-
 class OptionOut(serializers.Serializer):
     key = serializers.CharField()
     text = serializers.CharField()
@@ -70,12 +65,12 @@ class OptionOut(serializers.Serializer):
 
 class PredictionOut(serializers.ModelSerializer):
     creator = serializers.CharField(source="creator.get_username")
-    verify_time = Timestamp()
-    created_at = Timestamp()
-    base_price_at = Timestamp()
-    final_price_at = Timestamp(allow_null=True)
-    verified_at = Timestamp(allow_null=True)
-    voting_closes_at = Timestamp(read_only=True, help_text=(
+    verify_time = IsoMsField()
+    created_at = IsoMsField()
+    base_price_at = IsoMsField()
+    final_price_at = IsoMsField(allow_null=True)
+    verified_at = IsoMsField(allow_null=True)
+    voting_closes_at = IsoMsField(read_only=True, help_text=(
         "votes are taken until then: PREDICTION_VOTE_CLOSE_SECONDS before verify_time"))
     base_price = serializers.SerializerMethodField()
     final_price = serializers.SerializerMethodField()
@@ -310,8 +305,8 @@ class MyStats(APIView):
 
 
 class NotificationOut(serializers.ModelSerializer):
-    created_at = Timestamp()
-    read_at = Timestamp(allow_null=True)
+    created_at = IsoMsField()
+    read_at = IsoMsField(allow_null=True)
     message = serializers.SerializerMethodField()
 
     class Meta:
