@@ -25,8 +25,24 @@ def _raw(name: str, default: str | None) -> str | None:
     return default if value is None else value.strip()
 
 
+def redact_url(url: str) -> str:
+    """`url` with the password of its credentials shown as ***, for text others read (start-up
+    errors, /readyz and its log lines).
+
+    Reads the text, not a parsed URL: start-up errors quote URLs that do not parse. Everything
+    from the user name's ':' to the last '@' counts as the password, so one holding an unescaped
+    '@' or '/' is hidden whole (an '@' later in the URL hides more than the password, never less).
+    """
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not (sep and at and colon):
+        return url
+    return f"{scheme}://{user}:***@{host}"
+
+
 def _fail(name: str, value: str, expected: str) -> ImproperlyConfigured:
-    return ImproperlyConfigured(f"{name}={value!r} is not valid: expected {expected}.")
+    return ImproperlyConfigured(f"{name}={redact_url(value)!r} is not valid: expected {expected}.")
 
 
 @overload

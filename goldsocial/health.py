@@ -2,12 +2,13 @@
 
 import hmac
 import logging
-from urllib.parse import urlsplit, urlunsplit
 
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from goldsocial.env import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -24,16 +25,6 @@ def check_database() -> str | None:
     except Exception as exc:
         return f"database: {type(exc).__name__}: {exc}".strip()
     return None
-
-
-def redact_url(url: str) -> str:
-    """`url` without its password: /readyz answers anyone, and its problems are logged."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def check_redis() -> str | None:

@@ -5,7 +5,6 @@ start-up with ImproperlyConfigured naming the variable.
 """
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +13,17 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from goldsocial.env import env_bool, env_float, env_int, env_list, env_networks, env_rate, env_str, env_url
+from goldsocial.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_networks,
+    env_rate,
+    env_str,
+    env_url,
+    redact_url,
+)
 from jobs.intervals import cron_for_interval
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -96,7 +105,7 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 # since it forks workers that would share the pool's connections.
 DB_POOL = env_bool("DB_POOL", False)
 # Start-up errors quote the URL without its password.
-_DATABASE_URL_SHOWN = re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", DATABASE_URL)
+_DATABASE_URL_SHOWN = redact_url(DATABASE_URL)
 try:
     _db = dj_database_url.parse(DATABASE_URL)
 except Exception as exc:  # dj-database-url raises several types for a bad URL

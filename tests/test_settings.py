@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from goldsocial.env import env_bool, env_float, env_int, env_list, env_url
+from goldsocial.env import env_bool, env_float, env_int, env_list, env_url, redact_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +60,33 @@ def test_it_does_not_print_the_database_password():
     result = _start(DATABASE_URL="mysql://root:hunter2@localhost/x")
     assert "DATABASE_URL='mysql://root:***@localhost/x'" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_it_does_not_print_the_password_of_a_bad_redis_url():
+    result = _start(REDIS_URL="http://:hunter2@127.0.0.1:6379/0")
+    assert "REDIS_URL='http://:***@127.0.0.1:6379/0' is not valid" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgres://app:hunter2@db.example:5432/gs", "postgres://app:***@db.example:5432/gs"),
+    ("redis://:hunter2@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+    ("rediss://:hunter2@[::1]:6380/1", "rediss://:***@[::1]:6380/1"),
+    ("unix://:hunter2@/run/redis.sock?db=0", "unix://:***@/run/redis.sock?db=0"),
+    ("postgres://app:hun@ter2@db/gs", "postgres://app:***@db/gs"),  # an unescaped "@"
+    ("postgres://app:hun/ter2@db/gs", "postgres://app:***@db/gs"),  # an unescaped "/"
+    ("postgres://app:hunter2@db:port/gs", "postgres://app:***@db:port/gs"),  # does not parse as a URL
+    ("mysql://root:hunter2@localhost/x", "mysql://root:***@localhost/x"),
+])
+def test_it_hides_the_password_of_a_url(url, shown):
+    assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize("url", [
+    "postgres://app@db/gs", "redis://127.0.0.1:6379/0", "sqlite:///tmp/db.sqlite3", "not a url", "",
+])
+def test_it_leaves_a_url_without_a_password_as_it_is(url):
+    assert redact_url(url) == url
 
 
 def test_it_requires_a_secret_key_when_debug_is_off():
