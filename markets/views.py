@@ -16,6 +16,7 @@ from goldsocial.timefmt import iso_ms
 from markets.price import quotes_decode
 from markets.selectors import CANDLE_INTERVALS, candle_start, candles_between, prices_latest, ticks_between
 from markets.serializers import PriceCandlesSerializer, PriceHistorySerializer, PricesSerializer
+from markets.symbols import SymbolListError, symbol_list_parse
 
 DEFAULT_HISTORY_SPAN = timedelta(hours=1)
 # The history's optional detail levels (?detail=).
@@ -32,17 +33,15 @@ class PricesView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses={200: PricesSerializer, 400: FIELD_ERROR}, parameters=[
-        OpenApiParameter("symbols", str, many=True, explode=False, style="form", enum=[*settings.MARKET_SYMBOLS, ""],
-                         description="comma-separated, e.g. XAUUSD,BTCUSD (case, spaces and empty items do not "
-                                     "matter); default: all")])
+        OpenApiParameter("symbols", str, many=True, explode=False, style="form", enum=settings.MARKET_SYMBOLS,
+                         description="comma-separated, e.g. XAUUSD,BTCUSD (any case, spaces around items and "
+                                     "repeats do not matter; an empty item or an unknown symbol answers 400); "
+                                     "default (or empty): all")])
     def get(self, request):
-        symbols = None
-        if request.query_params.get("symbols"):
-            symbols = [s.strip().upper() for s in request.query_params["symbols"].split(",") if s.strip()]
-            unknown = [s for s in symbols if s not in settings.MARKET_SYMBOLS]
-            if unknown:
-                raise ValidationError({"symbols": f"unknown symbol(s) {', '.join(unknown)}: known symbols are "
-                                                  f"{', '.join(settings.MARKET_SYMBOLS)}"})
+        try:
+            symbols = symbol_list_parse(request.query_params.get("symbols", ""), known=settings.MARKET_SYMBOLS)
+        except SymbolListError as exc:
+            raise ValidationError({"symbols": exc.message}) from None
         return Response({"prices": prices_latest(now=timezone.now(), symbols=symbols)})
 
 

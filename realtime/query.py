@@ -2,6 +2,8 @@
 
 from urllib.parse import parse_qs
 
+from markets.symbols import SymbolListError, symbol_list_parse
+
 
 class QueryError(ValueError):
     """A query string the client must fix; sent back as an error frame, then close code 4400."""
@@ -31,16 +33,12 @@ def query_parse(raw: bytes, *, allowed: set[str]) -> dict[str, str]:
     return {name: values[0] for name, values in params.items()}
 
 
-def symbols_parse(value: str, *, known: list[str]) -> list[str]:
-    """`XAUUSD,btcusd` -> ["XAUUSD", "BTCUSD"], refusing empty, repeated and unknown symbols."""
-    symbols = [item.strip().upper() for item in value.split(",")]
-    if not value.strip() or any(not item for item in symbols):
-        raise QueryError("bad_symbols", "symbols must be a comma-separated list such as symbols=XAUUSD,BTCUSD")
-    unknown = [item for item in symbols if item not in known]
-    if unknown:
-        raise QueryError("unknown_symbol",
-                         f"unknown symbol {unknown[0]!r}; known symbols: {', '.join(known)}")
-    return list(dict.fromkeys(symbols))
+def symbols_parse(value: str, *, known: list[str]) -> list[str] | None:
+    """?symbols= by the rule /api/prices/ follows too (markets.symbols); None: every symbol."""
+    try:
+        return symbol_list_parse(value, known=known)
+    except SymbolListError as exc:
+        raise QueryError(exc.code, exc.message) from None
 
 
 def prediction_id_parse(value: str) -> int:

@@ -39,6 +39,26 @@ def test_it_filters_the_latest_prices_by_symbol_and_refuses_unknown_ones(client)
     assert "DOGEUSD" in response.json()["symbols"]
 
 
+def test_it_answers_every_price_for_an_empty_symbols_value(client):
+    prices_write(prices=[price("EURUSD", "1.1562"), price("BTCUSD", "84000")])
+    response = client.get("/api/prices/?symbols=")
+    assert [i["symbol"] for i in response.json()["prices"]] == ["EURUSD", "BTCUSD"]
+
+
+@pytest.mark.parametrize("symbols", [",", "BTCUSD,", "BTCUSD,,EURUSD", "%20"])
+def test_it_refuses_an_empty_item_in_symbols(client, symbols):
+    prices_write(prices=[price("EURUSD", "1.1562"), price("BTCUSD", "84000")])
+    response = client.get(f"/api/prices/?symbols={symbols}")
+    assert response.status_code == 400
+    assert "without empty items" in response.json()["symbols"]
+
+
+def test_it_names_every_unknown_symbol(client):
+    response = client.get("/api/prices/?symbols=DOGEUSD,XAUUSD,shibusd")
+    assert response.status_code == 400
+    assert response.json()["symbols"].startswith("unknown symbols 'DOGEUSD', 'SHIBUSD'; known symbols: XAUUSD")
+
+
 def test_it_returns_history_oldest_first_within_the_range(client):
     start = timezone.now() - timedelta(minutes=10)
     make_ticks("XAUUSD", start, 10)

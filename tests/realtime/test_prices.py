@@ -75,8 +75,22 @@ async def test_it_refuses_an_unknown_symbol_with_4400(in_memory_layer, snapshot_
     assert snapshot_calls == []
 
 
+async def test_it_names_every_unknown_symbol(in_memory_layer, snapshot_calls):
+    frame = await expect_refusal("/ws/prices/?symbols=DOGEUSD,XAUUSD,shibusd", 4400, "unknown_symbol")
+    assert frame["message"].startswith("unknown symbols 'DOGEUSD', 'SHIBUSD'; known symbols: ")
+
+
+async def test_it_sends_every_symbol_for_an_empty_symbols_value(in_memory_layer, snapshot_calls):
+    comm = await connect("/ws/prices/?symbols=")
+    frame = json.loads(await comm.receive_from())
+    assert snapshot_calls[0]["symbols"] is None
+    assert [item["symbol"] for item in frame["prices"]] == ["XAUUSD", "BTCUSD"]
+    await comm.disconnect()
+
+
 @pytest.mark.parametrize(("query", "code"), [
-    ("symbols=", "bad_symbols"), ("symbols=XAUUSD,,BTCUSD", "bad_symbols"), ("symbol=XAUUSD", "bad_query"),
+    ("symbols=XAUUSD,,BTCUSD", "bad_symbols"), ("symbols=XAUUSD,", "bad_symbols"), ("symbols=%20", "bad_symbols"),
+    ("symbol=XAUUSD", "bad_query"),
     ("symbols=%ff", "bad_query"), ("symbols=XAUUSD&symbols=BTCUSD", "bad_query"), ("symbols", "bad_query"),
 ])
 async def test_it_refuses_a_malformed_query_with_4400(in_memory_layer, snapshot_calls, query, code):

@@ -1,0 +1,47 @@
+"""The one rule for ?symbols= (markets/symbols.py); each endpoint's answers to it are tested with
+that endpoint (tests/markets/test_views.py, tests/realtime/test_prices.py)."""
+
+import pytest
+
+from markets.symbols import SymbolListError, symbol_list_parse
+
+KNOWN = ["XAUUSD", "XAGUSD", "BTCUSD"]
+
+
+def test_it_reads_symbols_in_any_case_with_spaces_around_them():
+    assert symbol_list_parse("xauusd, BTCUSD ", known=KNOWN) == ["XAUUSD", "BTCUSD"]
+
+
+def test_it_takes_a_repeated_symbol_once_in_its_first_place():
+    assert symbol_list_parse("BTCUSD,XAUUSD,btcusd", known=KNOWN) == ["BTCUSD", "XAUUSD"]
+
+
+def test_it_reads_an_empty_value_as_every_symbol():
+    assert symbol_list_parse("", known=KNOWN) is None
+
+
+@pytest.mark.parametrize("value", [",", "XAUUSD,", ",XAUUSD", "XAUUSD,,BTCUSD", "XAUUSD, ,BTCUSD", " "])
+def test_it_refuses_an_empty_item(value):
+    with pytest.raises(SymbolListError) as info:
+        symbol_list_parse(value, known=KNOWN)
+    assert info.value.code == "bad_symbols"
+    assert "without empty items" in info.value.message
+
+
+def test_it_names_the_unknown_symbol_and_the_known_ones():
+    with pytest.raises(SymbolListError) as info:
+        symbol_list_parse("XAUUSD,doge", known=KNOWN)
+    assert info.value.code == "unknown_symbol"
+    assert info.value.message == "unknown symbol 'DOGE'; known symbols: XAUUSD, XAGUSD, BTCUSD"
+
+
+def test_it_names_every_unknown_symbol_once():
+    with pytest.raises(SymbolListError) as info:
+        symbol_list_parse("DOGE,XAUUSD,EURUSD,doge", known=KNOWN)
+    assert info.value.message.startswith("unknown symbols 'DOGE', 'EURUSD'; ")
+
+
+def test_it_bounds_what_it_quotes_of_a_long_list():
+    with pytest.raises(SymbolListError) as info:
+        symbol_list_parse(",".join(f"X{i}" * 50 for i in range(100)), known=KNOWN)
+    assert len(info.value.message) < 400
