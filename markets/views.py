@@ -33,10 +33,9 @@ class PricesView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses={200: PricesSerializer, 400: FIELD_ERROR}, parameters=[
-        OpenApiParameter("symbols", str, many=True, explode=False, style="form", enum=settings.MARKET_SYMBOLS,
-                         description="comma-separated, e.g. XAUUSD,BTCUSD (any case, spaces around items and "
-                                     "repeats do not matter; an empty item or an unknown symbol answers 400); "
-                                     "default (or empty): all")])
+        OpenApiParameter("symbols", str, many=True, explode=False, style="form", enum=[*settings.MARKET_SYMBOLS, ""],
+                         description="comma-separated, e.g. XAUUSD,BTCUSD (case, spaces, empty items and repeats "
+                                     "do not matter; an unknown symbol answers 400); default (or no symbol): all")])
     def get(self, request):
         try:
             symbols = symbol_list_parse(request.query_params.get("symbols", ""), known=settings.MARKET_SYMBOLS)

@@ -16,16 +16,14 @@ def test_it_takes_a_repeated_symbol_once_in_its_first_place():
     assert symbol_list_parse("BTCUSD,XAUUSD,btcusd", known=KNOWN) == ["BTCUSD", "XAUUSD"]
 
 
-def test_it_reads_an_empty_value_as_every_symbol():
-    assert symbol_list_parse("", known=KNOWN) is None
+@pytest.mark.parametrize("value", ["XAUUSD,,BTCUSD", ",XAUUSD, ,BTCUSD,"])
+def test_it_ignores_empty_items(value):
+    assert symbol_list_parse(value, known=KNOWN) == ["XAUUSD", "BTCUSD"]
 
 
-@pytest.mark.parametrize("value", [",", "XAUUSD,", ",XAUUSD", "XAUUSD,,BTCUSD", "XAUUSD, ,BTCUSD", " "])
-def test_it_refuses_an_empty_item(value):
-    with pytest.raises(SymbolListError) as info:
-        symbol_list_parse(value, known=KNOWN)
-    assert info.value.code == "bad_symbols"
-    assert "without empty items" in info.value.message
+@pytest.mark.parametrize("value", ["", " ", ",", " , ,"])
+def test_it_reads_a_list_without_a_symbol_as_every_symbol(value):
+    assert symbol_list_parse(value, known=KNOWN) is None
 
 
 def test_it_names_the_unknown_symbol_and_the_known_ones():

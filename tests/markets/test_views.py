@@ -39,18 +39,17 @@ def test_it_filters_the_latest_prices_by_symbol_and_refuses_unknown_ones(client)
     assert "DOGEUSD" in response.json()["symbols"]
 
 
-def test_it_answers_every_price_for_an_empty_symbols_value(client):
+@pytest.mark.parametrize("symbols", ["", ",", "%20,%20"])
+def test_it_answers_every_price_for_a_symbols_list_without_a_symbol(client, symbols):
     prices_write(prices=[price("EURUSD", "1.1562"), price("BTCUSD", "84000")])
-    response = client.get("/api/prices/?symbols=")
+    response = client.get(f"/api/prices/?symbols={symbols}")
     assert [i["symbol"] for i in response.json()["prices"]] == ["EURUSD", "BTCUSD"]
 
 
-@pytest.mark.parametrize("symbols", [",", "BTCUSD,", "BTCUSD,,EURUSD", "%20"])
-def test_it_refuses_an_empty_item_in_symbols(client, symbols):
-    prices_write(prices=[price("EURUSD", "1.1562"), price("BTCUSD", "84000")])
-    response = client.get(f"/api/prices/?symbols={symbols}")
-    assert response.status_code == 400
-    assert "without empty items" in response.json()["symbols"]
+def test_it_ignores_empty_items_and_repeats_in_symbols(client):
+    prices_write(prices=[price("EURUSD", "1.1562"), price("BTCUSD", "84000"), price("XAUUSD", "2650")])
+    response = client.get("/api/prices/?symbols=btcusd,,EURUSD,BTCUSD,")
+    assert [i["symbol"] for i in response.json()["prices"]] == ["EURUSD", "BTCUSD"]
 
 
 def test_it_names_every_unknown_symbol(client):
