@@ -4,7 +4,8 @@ Senders (the price cycle, the verifier, notification delivery) build their messa
 nowhere else. A message is encoded to JSON once, when it is made: an `Event` is frozen, so
 what is queued after a commit is exactly what every client receives, and relaying it costs no
 encoding per socket. `SCHEMAS` describes each message type (JSON Schema); the tests check
-every constructor against it, and docs/realtime.md documents it.
+every constructor against it, and docs/realtime.md documents it. Its enums are written out
+(this module imports no app) and the tests check each against the model choices it copies.
 """
 
 import hashlib

@@ -80,3 +80,57 @@ def test_the_payload_is_frozen_when_queued_not_when_sent(broadcasts, django_capt
         prices[0]["price"] = 0.0  # a sender reusing its list after queueing changes nothing
 
     assert broadcasts == [("prices", {"type": "price.update", "prices": [ITEM]})]
+
+
+# --- the schemas' enums against the models' choices -----------------------------------------
+# realtime/events.py writes them out (the wire protocol imports no app); these tests tie each one
+# to the model it copies, so a choice added to a model fails here until the schema has it.
+
+def _enums(schema, path=""):
+    """(path, values) of every enum and const below `schema`; a message's own type is left out."""
+    if "enum" in schema:
+        yield path, schema["enum"]
+    if "const" in schema and not path.endswith(".type"):
+        yield path, [schema["const"]]
+    for name, child in schema.get("properties", {}).items():
+        yield from _enums(child, f"{path}.{name}")
+    if "items" in schema:
+        yield from _enums(schema["items"], f"{path}[]")
+
+
+def _wire_enums():
+    return {f"{kind}{path}": values for kind, schema in events.SCHEMAS.items() for path, values in _enums(schema)}
+
+
+def _model_choices():
+    from news.models import Category
+    from predictions.models import Notification, Prediction
+
+    status = Prediction.Status
+    return {
+        # A verification leaves a prediction verified, void or awaiting a manual one; never
+        # active, and a cancellation is its own message.
+        "prediction.verified.prediction.status": [s for s in status.values if s not in (status.ACTIVE,
+                                                                                       status.CANCELLED)],
+        "prediction.verified.prediction.verification": Prediction.Verification.values,
+        "prediction.verified.prediction.final_price_basis": [*Prediction.PriceBasis.values, None],
+        "prediction.cancelled.prediction.status": [status.CANCELLED],
+        "news.published.articles[].category": Category.values,
+        "news.published.articles[].categories[]": Category.values,
+        "notification.kind": Notification.Kind.values,
+    }
+
+
+def test_every_enum_of_the_schemas_is_tied_to_a_models_choices():
+    assert sorted(_wire_enums()) == sorted(_model_choices())
+
+
+@pytest.mark.parametrize("path", sorted(_model_choices()))
+def test_each_enum_of_the_schemas_equals_its_models_choices(path):
+    assert sorted(_wire_enums()[path], key=str) == sorted(_model_choices()[path], key=str)
+
+
+def test_the_news_categories_are_the_models():
+    from news.models import Category
+
+    assert Category.values == events.NEWS_CATEGORIES
