@@ -13,10 +13,11 @@
 
 Stopping. Ctrl-C and SIGTERM to the process group reach make and this launcher; honcho and the
 private server have process groups of their own, so only the launcher signals them, in the
-order above. make does not pass a SIGTERM sent to it alone on to its child: the launcher
-notices that its parent is gone and stops the same way. On Linux both honcho and the server
-also get SIGTERM from the kernel when the launcher dies, SIGKILL included; a server left over
-anyway is found by its pid file and replaced by the next run.
+order above. A SIGTERM to make alone reaches make's own child only: the launcher (before, a
+shell was that child, and honcho with web and worker kept running). When make is gone
+otherwise (SIGKILL), the launcher's parent changes, and it stops the same way. On Linux
+honcho and the server also get SIGTERM from the kernel when the launcher dies, SIGKILL
+included; a server left over anyway is found by its pid file and replaced by the next run.
 """
 
 import argparse
@@ -128,7 +129,7 @@ class Run:
                 except subprocess.TimeoutExpired:
                     pass
                 if os.getppid() != self.parent and self.stop_signal is None:
-                    self.say("make has gone (a SIGTERM to make alone): stopping")
+                    self.say("make has gone: stopping")
                     self.stop_signal = signal.SIGTERM
                 if self.stop_signal is not None and not self.forwarded:
                     # SIGHUP (terminal closed) becomes SIGTERM: honcho has no handler for it.

