@@ -1,6 +1,7 @@
 """The private Redis of `make run` (goldsocial/embedded_redis.py) and the launcher's choice of
 Redis, with the real valkey-server binary; `make run` itself: tests/test_make_run.py."""
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -30,6 +31,15 @@ def binary():
 @pytest.fixture
 def server_dir(tmp_path):
     return tmp_path / "var" / "redis"
+
+
+@pytest.fixture
+def no_server_left(server_dir):
+    """Tests whose server's owner is killed: stop by pid whatever the kernel did not."""
+    yield
+    for pid in _servers_in(server_dir.resolve()):
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
 
 
 @pytest.fixture
@@ -131,7 +141,7 @@ def test_it_replaces_a_server_an_earlier_run_left_behind(binary, server_dir):
         embedded_redis.stop(old)
 
 
-def test_it_refuses_to_replace_the_server_of_a_run_still_going(binary, server_dir):
+def test_it_refuses_to_replace_the_server_of_a_run_still_going(binary, server_dir, no_server_left):
     # A process whose command line says it is the launcher owns a server in the folder.
     code = textwrap.dedent(f"""
         import sys, time
@@ -152,7 +162,7 @@ def test_it_refuses_to_replace_the_server_of_a_run_still_going(binary, server_di
         owner.wait()
 
 
-def test_it_stops_when_the_launcher_is_killed(binary, server_dir):
+def test_it_stops_when_the_launcher_is_killed(binary, server_dir, no_server_left):
     if not sys.platform.startswith("linux"):
         pytest.skip("the kernel's parent-death signal is Linux only; elsewhere the next run replaces the server")
     code = textwrap.dedent(f"""
