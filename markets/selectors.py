@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import FullResultSet
 from django.db import connection
+from django.db.models import Q, Subquery
 from django.utils.dateparse import parse_datetime
 
 from goldsocial.timefmt import iso_ms
@@ -27,6 +28,21 @@ def tick_at_or_before(*, symbol: str, at: datetime, max_age: timedelta) -> Price
         .order_by("-timestamp")
         .first()
     )
+
+
+def last_stamps(*, symbols: list[str]) -> dict[str, datetime]:
+    """The time of each symbol's newest stored tick (symbols with none are absent), in one query.
+
+    One indexed "newest of S" subquery per symbol, ORed: a backward step on the (symbol,
+    -timestamp) index each, however long the history (a GROUP BY with MAX would read it all).
+    """
+    if not symbols:
+        return {}
+    newest = Q()
+    for symbol in symbols:
+        newest |= Q(pk=Subquery(PriceTick.objects.filter(symbol=symbol).order_by("-timestamp")
+                                .values("pk")[:1]))
+    return dict(PriceTick.objects.filter(newest).values_list("symbol", "timestamp"))
 
 
 def ticks_between(*, symbol: str, start: datetime, end: datetime, limit: int) -> list[PriceTick]:

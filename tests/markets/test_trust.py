@@ -207,7 +207,7 @@ def test_it_takes_two_sources_exactly_the_bound_apart_as_agreeing():
 def test_it_names_both_sources_when_two_disagree():
     _, problems = combine([quote(4000, "a"), quote(4600, "b")])
 
-    assert problems == ["a (4000) and b (4600) disagree: no price"]
+    assert problems == ["a (4000) and b (4600) disagree by 15.00%, beyond the agreement bound of 5%: no price"]
 
 
 # --- stored ticks -------------------------------------------------------------------------------
