@@ -81,11 +81,13 @@ def test_it_shows_the_sources_in_the_history_on_request(cycle, client):
 
 def test_it_refuses_two_fx_sources_3_percent_apart_under_the_default_fx_bound(cycle, client):
     summary = cycle(kraken={"ZEURZUSD": KRAKEN_EUR_OFF})
+    cycle(after=5, kraken={"ZEURZUSD": KRAKEN_EUR_OFF})
 
     assert ("failed: EURUSD (swissquote (1.15616) and kraken (1.190845) disagree by 3.00%, beyond the "
             "agreement bound of 0.1%: no price)") in summary
     assert not PriceTick.objects.filter(symbol="EURUSD").exists()
     assert client.get("/api/prices/?symbols=EURUSD").json()["prices"] == []
+    assert 'goldsocial_price_disagreements_total{symbol="EURUSD"} 2.0' in client.get("/metrics").content.decode()
 
 
 def test_it_averages_two_fx_sources_3_percent_apart_when_the_operator_widens_the_bound(cycle, settings):
