@@ -22,7 +22,6 @@ from tests.markets.recorded import (
     recorded,
 )
 
-
 COINGECKO = "live-2026-09-25_coingecko_api-v3-simple-price_bitcoin.json"
 
 
