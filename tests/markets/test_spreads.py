@@ -6,7 +6,7 @@ from django.conf import settings
 
 from tests.markets.spreads import bitcoin_2026_09_25, widest_by_class, widest_gap
 
-# The broken feeds the issue measured: Kraken's EURUSD at 1.1113 against Swissquote's 1.0800, and
+# Broken feeds measured with loopback stand-ins: Kraken's EURUSD at 1.1113 against Swissquote's 1.0800, and
 # bitcoin sources 3 % apart.
 BROKEN_GAP = Decimal("2.9")
 
