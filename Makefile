@@ -45,6 +45,17 @@ test: $(STAMP)
 	SECRET_KEY=$${SECRET_KEY:-makemigrations-check} $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## make test-calendar: the end-to-end and fault suites (real processes, whose clock TESTS_CLOCK
+## shifts: tests/clock) on a Saturday and on Christmas Day, when metals and FX do not trade.
+## CI runs it: a submission must pass on any day of the year.
+CALENDAR_DAYS := 2026-12-05T12:00:00Z 2026-12-25T15:00:00Z
+.PHONY: test-calendar
+test-calendar: $(STAMP)
+	@for day in $(CALENDAR_DAYS); do \
+		echo "== tests/e2e tests/faults at $$day"; \
+		TESTS_CLOCK=$$day $(BIN)/pytest tests/e2e tests/faults $(PYTEST_ARGS) || exit 1; \
+	done
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 

@@ -229,10 +229,10 @@ PRICE_STALENESS_SECONDS = env_int("PRICE_STALENESS_SECONDS", 30, minimum=1)
 
 # --- Market data: providers, trust rules, cache, history (markets app; docs/markets.md) ---
 DEMO_MODE = env_bool("DEMO_MODE", False)
-MARKET_PROVIDER_CHOICES = ["swissquote", "goldapi", "coinbase", "kraken", "simulated"]
+MARKET_PROVIDER_CHOICES = ["swissquote", "goldapi", "coinbase", "kraken", "bitstamp", "simulated"]
 MARKET_DATA_PROVIDERS = env_list(
     "MARKET_DATA_PROVIDERS",
-    ["simulated"] if DEMO_MODE else ["swissquote", "goldapi", "coinbase", "kraken"],
+    ["simulated"] if DEMO_MODE else ["swissquote", "goldapi", "coinbase", "kraken", "bitstamp"],
     choices=MARKET_PROVIDER_CHOICES,
 )
 if "simulated" in MARKET_DATA_PROVIDERS and len(MARKET_DATA_PROVIDERS) > 1:
@@ -244,6 +244,7 @@ if "simulated" in MARKET_DATA_PROVIDERS and len(MARKET_DATA_PROVIDERS) > 1:
 SWISSQUOTE_BASE_URL = env_url("SWISSQUOTE_BASE_URL", "https://forex-data-feed.swissquote.com")
 COINBASE_BASE_URL = env_url("COINBASE_BASE_URL", "https://api.coinbase.com")
 KRAKEN_BASE_URL = env_url("KRAKEN_BASE_URL", "https://api.kraken.com")
+BITSTAMP_BASE_URL = env_url("BITSTAMP_BASE_URL", "https://www.bitstamp.net")
 GOLDAPI_BASE_URL = env_url("GOLDAPI_BASE_URL", "https://api.gold-api.com")
 MARKET_HTTP_CONNECT_TIMEOUT = env_float("MARKET_HTTP_CONNECT_TIMEOUT", 1.0, minimum=0.05)
 MARKET_HTTP_READ_TIMEOUT = env_float("MARKET_HTTP_READ_TIMEOUT", 2.0, minimum=0.05)

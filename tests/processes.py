@@ -37,7 +37,8 @@ def child_env(**extra) -> dict:
     env.update({
         "DATABASE_URL": child_database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.settings_noop",
-        "PYTHONPATH": str(ROOT),
+        # Kept after the project: a shifted test clock (tests/clock) reaches the children too.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         "PYTHONUNBUFFERED": "1",
     })
     env.update({k: str(v) for k, v in extra.items()})

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from werkzeug import Response
 
+from tests.markets.factories import BASE_URL_SETTINGS, PROVIDERS
 from tests.markets.recorded import QUOTE_PATHS, quote_body
 
 
@@ -26,9 +27,8 @@ def serve_live_quotes(httpserver) -> str:
 def provider_env(base_url: str) -> dict:
     """Child-process settings pointing every provider at the local server."""
     return {
-        "SWISSQUOTE_BASE_URL": base_url, "GOLDAPI_BASE_URL": base_url,
-        "COINBASE_BASE_URL": base_url, "KRAKEN_BASE_URL": base_url,
-        "MARKET_DATA_PROVIDERS": "swissquote,goldapi,coinbase,kraken",
-        # Metals and FX close at the weekend; the test must not depend on the weekday.
+        **dict.fromkeys(BASE_URL_SETTINGS, base_url),
+        "MARKET_DATA_PROVIDERS": ",".join(PROVIDERS),
+        # A closed market (weekends, holidays) is still asked every second: the quotes are fresh.
         "MARKET_CLOSED_POLL_SECONDS": "1",
     }

@@ -4,7 +4,7 @@ Parallel (the production path: one thread pool, one pooled session) against a se
 baseline (the same clients, a one-thread pool) in the same run. Prints wall time and CPU
 time (this process, all threads; the server is another process) per cycle.
 
-    /work/main/.venv/bin/python bench/price_cycle/run.py [--cycles 30] [--delay 0.05]
+    .venv/bin/python bench/price_cycle/run.py [--cycles 30] [--delay 0.05]
 
 Uses DATABASE_URL / REDIS_URL from the environment (default: a throw-away SQLite file).
 """
@@ -68,7 +68,7 @@ def main():
     try:
         port = int(server.stdout.readline())
         base = f"http://127.0.0.1:{port}"
-        for name in ("SWISSQUOTE", "COINBASE", "KRAKEN", "GOLDAPI"):
+        for name in ("SWISSQUOTE", "COINBASE", "KRAKEN", "BITSTAMP", "GOLDAPI"):
             os.environ[f"{name}_BASE_URL"] = base
         with tempfile.TemporaryDirectory() as workdir:
             setup_django(workdir)
@@ -153,7 +153,8 @@ def run_bench(args):
           f"target full cycle < 150 ms: {'met' if full_par < 150 else 'NOT met'} ({full_par:.1f} ms; "
           f"price job {job:.1f} ms)")
     print(f"ticks stored by the last cycle: {PriceTick.objects.count()}; sources per FX tick: "
-          f"{sorted(PriceTick.objects.filter(symbol='EURUSD').first().sources)}")
+          f"{sorted(PriceTick.objects.filter(symbol='EURUSD').first().sources)}, per BTC tick: "
+          f"{sorted(PriceTick.objects.filter(symbol='BTCUSD').first().sources)}")
     PriceTick.objects.all().delete()
 
 

@@ -1,4 +1,4 @@
-"""A local stand-in for the four quote providers that adds a fixed delay to every request.
+"""A local stand-in for the five quote providers that adds a fixed delay to every request.
 
 HTTP/1.1 with keep-alive and one thread per connection, like a real API behind a load
 balancer. Bodies are the recorded ones (tests/fixtures/prices), with the provider time set to
@@ -29,6 +29,7 @@ def bodies(at_ms: int) -> dict[str, bytes]:
 
     xau = "swissquote_bboquotes_XAU-USD_fixture-2026-10-06.json"
     gold = json.loads((FIXTURES / "gold-api_price-XAU_live-2026-08-18.json").read_text())
+    bitstamp = json.loads((FIXTURES / "bitstamp_api-v2-ticker-btcusd_DOCUMENTED-2026-12-04.json").read_text())
     iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at_ms / 1000))
     sq = "/public-quotes/bboquotes/instrument/"
     return {
@@ -42,6 +43,7 @@ def bodies(at_ms: int) -> dict[str, bytes]:
         "/v2/prices/BTC-USD/spot": (FIXTURES / "live-2026-09-25_coinbase_v2-prices-BTC-USD-spot.json").read_bytes(),
         # Bitcoin and the fiat pairs in one answer (Kraken's shape), as the cycle asks for them.
         "/0/public/Ticker": (FIXTURES / "kraken_0-public-Ticker_multi-pair_SHAPED.json").read_bytes(),
+        "/api/v2/ticker/btcusd/": json.dumps({**bitstamp, "timestamp": str(at_ms // 1000)}).encode(),
     }
 
 

@@ -12,7 +12,7 @@ server-side (INSERT ... SELECT generate_series: no row crosses the wire), then:
 
 Usage (from the repository root; it wipes the predictions tables of that database):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/gs_predictions \
-        /work/main/.venv/bin/python bench/verify/run.py [--predictions 10000] [--users 100000] \
+        .venv/bin/python bench/verify/run.py [--predictions 10000] [--users 100000] \
         [--votes-per-prediction 100] [--naive-sample 100]
 """
 

@@ -42,14 +42,14 @@ def percentile(values, q):
 
 
 def child_env(quote_base: str) -> dict:
+    from tests.markets.factories import BASE_URL_SETTINGS, PROVIDERS
+
     return {**os.environ, "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-only",
             "DJANGO_SETTINGS_MODULE": "goldsocial.settings", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
             "LOG_LEVEL": "WARNING", "ALLOWED_HOSTS": "127.0.0.1,localhost",
             # Plain HTTP on loopback, no TLS proxy in front.
             "SECURE_SSL_REDIRECT": "false",
-            "SWISSQUOTE_BASE_URL": quote_base, "GOLDAPI_BASE_URL": quote_base,
-            "COINBASE_BASE_URL": quote_base, "KRAKEN_BASE_URL": quote_base,
-            "MARKET_DATA_PROVIDERS": "swissquote,goldapi,coinbase,kraken",
+            **dict.fromkeys(BASE_URL_SETTINGS, quote_base), "MARKET_DATA_PROVIDERS": ",".join(PROVIDERS),
             # Metals and FX may be closed when the bench runs: poll them anyway (the loopback
             # server always answers), so every symbol's prices flow every 5 s.
             "MARKET_CLOSED_POLL_SECONDS": "1",

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from markets.providers.base import HttpConfig, Provider, ProviderError
+from markets.providers.bitstamp import BitstampClient
 from markets.providers.coinbase import CoinbaseClient
 from markets.providers.goldapi import GoldApiClient
 from markets.providers.kraken import KrakenClient
@@ -30,6 +31,7 @@ def providers_from_settings() -> list[Provider]:
         "goldapi": lambda: GoldApiClient(base_url=settings.GOLDAPI_BASE_URL, http=http),
         "coinbase": lambda: CoinbaseClient(base_url=settings.COINBASE_BASE_URL, http=http),
         "kraken": lambda: KrakenClient(base_url=settings.KRAKEN_BASE_URL, http=http),
+        "bitstamp": lambda: BitstampClient(base_url=settings.BITSTAMP_BASE_URL, http=http),
         "simulated": lambda: SimulatedClient(store=cache),
     }
     return [factories[name]() for name in settings.MARKET_DATA_PROVIDERS]

@@ -82,7 +82,8 @@ def test_a_prediction_created_and_voted_over_rest_resolves_and_notifies(live_sys
     creator = django_user_model.objects.create_user("creator", password="x-unused-1")
     voter = django_user_model.objects.create_user("voter", password="x-unused-2")
     tokens = {user: Token.objects.create(user=user).key for user in (creator, voter)}
-    wait_for(lambda: PriceTick.objects.filter(symbol="XAUUSD").exists(), timeout=30, what="a first price")
+    # Bitcoin never closes: a deadline at any hour of any day settles on the price at the deadline.
+    wait_for(lambda: PriceTick.objects.filter(symbol="BTCUSD").exists(), timeout=30, what="a first price")
     http = requests.Session()
 
     async def scenario():
@@ -91,7 +92,7 @@ def test_a_prediction_created_and_voted_over_rest_resolves_and_notifies(live_sys
                 additional_headers={"Authorization": f"Token {tokens[voter]}"}) as inbox:
             verify_time = datetime.now(UTC) + timedelta(seconds=6)
             created = http.post(f"http://{host}/api/predictions/", json={
-                "symbol": "XAUUSD", "question": "Gold in six seconds?", "verification": "auto",
+                "symbol": "BTCUSD", "question": "Bitcoin in six seconds?", "verification": "auto",
                 "verify_time": verify_time.isoformat(), "options": SEED_OPTIONS,
             }, headers={"Authorization": f"Token {tokens[creator]}"}, timeout=10)
             assert created.status_code == 201, created.text
@@ -112,4 +113,6 @@ def test_a_prediction_created_and_voted_over_rest_resolves_and_notifies(live_sys
     assert notification["type"] == "notification"
     assert notification["prediction_id"] == prediction_id and notification["is_correct"] is True
     assert Vote.objects.get(user=voter).is_correct is True
-    assert Prediction.objects.get(pk=prediction_id).status == Prediction.Status.VERIFIED
+    resolved = Prediction.objects.get(pk=prediction_id)
+    assert resolved.status == Prediction.Status.VERIFIED
+    assert resolved.final_price_basis == "at_deadline"

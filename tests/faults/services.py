@@ -19,6 +19,7 @@ from pathlib import Path
 
 import redis
 
+from tests.markets.factories import BASE_URL_SETTINGS
 from tests.markets.recorded import quote_body
 from tests.processes import free_port, wait_for
 from tests.require import require_service
@@ -135,9 +136,11 @@ class QuoteServer:
 
     `hang` holds paths that never answer (the connection stays open, no byte is sent);
     `trickle` holds paths that send their headers, then one byte of body per second.
+    `clock` stamps the quotes: the real time, or the moment a test's cycle runs at.
     """
 
     def __init__(self):
+        self.clock = lambda: datetime.now(UTC)
         self.hang: set[str] = set()
         self.trickle: set[str] = set()
         self.requests: list[str] = []
@@ -151,7 +154,7 @@ class QuoteServer:
                 if route in server.hang:
                     server._release.wait(60)
                     return
-                body = quote_body(self.path, now=datetime.now(UTC))
+                body = quote_body(self.path, now=server.clock())
                 if body is None:
                     self.send_error(404)
                     return
@@ -183,7 +186,7 @@ class QuoteServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def provider_env(self) -> dict:
-        return {f"{name}_BASE_URL": self.url for name in ("SWISSQUOTE", "GOLDAPI", "COINBASE", "KRAKEN")}
+        return dict.fromkeys(BASE_URL_SETTINGS, self.url)
 
     def close(self) -> None:
         self._release.set()

@@ -31,11 +31,14 @@ PREDICTIONS = 400
 USERS = 30
 BATCH = 5
 MOVES = ["1.5", "0.4", "-0.2", "-2.0", "0"]  # percent, so every option wins somewhere
+# The deadlines follow the real clock: bitcoin never closes, so on any day each one settles on
+# the tick at its deadline (a closed market would send them to the last close instead).
+SYMBOL = "BTCUSD"
 
 
 def _tick(at: datetime, mid: Decimal) -> PriceTick:
-    return PriceTick(symbol="XAUUSD", bid=mid - Decimal("0.1"), ask=mid + Decimal("0.1"), mid=mid,
-                     timestamp=at, source="swissquote", fetched_at=at)
+    return PriceTick(symbol=SYMBOL, bid=mid - Decimal("0.1"), ask=mid + Decimal("0.1"), mid=mid,
+                     timestamp=at, source="coinbase", fetched_at=at)
 
 
 @pytest.fixture
@@ -48,7 +51,7 @@ def due_predictions(settings):
     predictions = []
     for i in range(PREDICTIONS):
         prediction, _ = prediction_create(
-            creator=users[0], symbol="XAUUSD", question=f"Gold #{i}?", verification="auto",
+            creator=users[0], symbol=SYMBOL, question=f"Bitcoin #{i}?", verification="auto",
             verify_time=created + timedelta(hours=1, seconds=i), options=SEED_OPTIONS, now=created)
         predictions.append(prediction)
     # The price at each verify time: a different move for consecutive predictions.
@@ -117,6 +120,7 @@ def test_it_verifies_every_prediction_once_after_a_killed_cluster(due_prediction
 
     statuses = set(Prediction.objects.values_list("status", flat=True))
     assert statuses == {Prediction.Status.VERIFIED}, statuses
+    assert set(Prediction.objects.values_list("final_price_basis", flat=True)) == {"at_deadline"}
     audits = VerificationAudit.objects.values_list("prediction_id", flat=True)
     assert sorted(audits) == sorted(Prediction.objects.values_list("pk", flat=True))  # once each
     assert not Vote.objects.filter(is_correct__isnull=True).exists()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from markets.providers.bitstamp import BitstampClient
 from markets.providers.coinbase import CoinbaseClient
 from markets.providers.goldapi import GoldApiClient
 from markets.providers.kraken import KrakenClient
@@ -37,6 +38,11 @@ def coinbase(base_url):
 @pytest.fixture
 def kraken(base_url):
     return KrakenClient(base_url=base_url, http=HTTP)
+
+
+@pytest.fixture
+def bitstamp(base_url):
+    return BitstampClient(base_url=base_url, http=HTTP)
 
 
 @pytest.fixture

@@ -13,6 +13,10 @@ NOW_MS = int(NOW.timestamp() * 1000)
 # Timeouts with room for a busy machine: no test waits for one to run out except on purpose;
 # one retry, as in production.
 HTTP = HttpConfig(connect_timeout=1.0, read_timeout=2.0, retries=1, pool_size=8)
+# The real providers (production's default list), whose recorded bodies tests/markets/recorded.py
+# serves, and the settings that point each at a server.
+PROVIDERS = ["swissquote", "goldapi", "coinbase", "kraken", "bitstamp"]
+BASE_URL_SETTINGS = [f"{name.upper()}_BASE_URL" for name in PROVIDERS]
 # One bound of 5 % for both jumps and agreement: the rules' own tests are about their logic; the
 # per-symbol bounds have theirs (test_trust's "bounds per market").
 RULES = Rules(quote_max_age=timedelta(seconds=30), max_jump_percent=Decimal("5"),
@@ -48,9 +52,9 @@ def combine(quotes, reference=None):
 
 def providers_point_at(settings, base_url: str) -> None:
     """Every provider pointed at the local server, every symbol asked for, fast timeouts."""
-    settings.SWISSQUOTE_BASE_URL = settings.COINBASE_BASE_URL = base_url
-    settings.KRAKEN_BASE_URL = settings.GOLDAPI_BASE_URL = base_url
-    settings.MARKET_DATA_PROVIDERS = ["swissquote", "goldapi", "coinbase", "kraken"]
+    for name in BASE_URL_SETTINGS:
+        setattr(settings, name, base_url)
+    settings.MARKET_DATA_PROVIDERS = list(PROVIDERS)
     settings.MARKET_SYMBOLS = ["XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD"]
     settings.MARKET_HTTP_CONNECT_TIMEOUT = HTTP.connect_timeout
     settings.MARKET_HTTP_READ_TIMEOUT = HTTP.read_timeout

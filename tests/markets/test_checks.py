@@ -25,3 +25,12 @@ def test_it_warns_that_simulated_prices_outside_demo_mode_will_not_verify(settin
     (warning,) = market_providers_check(None)
 
     assert warning.id == "markets.W001"
+
+
+def test_it_counts_bitstamp_as_a_provider_of_bitcoin_and_of_nothing_else(settings):
+    settings.MARKET_DATA_PROVIDERS = ["bitstamp"]
+    settings.MARKET_SYMBOLS = ["BTCUSD", "EURUSD"]
+
+    (error,) = market_providers_check(None)
+
+    assert error.id == "markets.E001" and "EURUSD" in error.msg and "BTCUSD" not in error.msg

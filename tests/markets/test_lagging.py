@@ -41,17 +41,17 @@ def cycle(market_settings, httpserver, db, django_capture_on_commit_callbacks, s
 def test_it_does_not_store_a_price_stamped_before_the_last_stored_tick(cycle, caplog):
     cycle(NOW)
 
-    # Swissquote and gold-api answer with quotes 3 s older than the ticks already stored; Kraken
-    # and Coinbase give no time (the fetch time is theirs), so bitcoin is priced as usual.
+    # Swissquote, gold-api and Bitstamp answer with quotes 3 s older than the ticks already stored
+    # (Kraken and Coinbase give no time: the fetch time is theirs).
     with caplog.at_level(logging.INFO, logger="markets.services"):
         summary = cycle(NOW + timedelta(seconds=5), stamped=NOW - timedelta(seconds=3))
 
-    assert summary.startswith("6 prices: 1 fresh, 5 behind; behind: XAUUSD (goldapi, swissquote stamped "
+    assert summary.startswith("6 prices: 6 behind; behind: XAUUSD (goldapi, swissquote stamped "
                               "2026-11-25T11:59:57.000Z, not after the last stored tick (2026-11-25T12:00:00.000Z): "
                               "not stored)")
+    assert "BTCUSD (bitstamp stamped 2026-11-25T11:59:57.000Z" in summary
     assert PriceTick.objects.filter(timestamp__lt=NOW).count() == 0
-    assert PriceTick.objects.filter(symbol="BTCUSD").count() == 2
-    assert PriceTick.objects.filter(symbol="EURUSD").count() == 1
+    assert PriceTick.objects.count() == 6
     warned = [r for r in caplog.records if r.levelno == logging.WARNING and r.getMessage().startswith("EURUSD: ")]
     assert "swissquote stamped 2026-11-25T11:59:57.000Z" in warned[0].getMessage()
 
@@ -61,7 +61,7 @@ def test_it_does_not_store_a_second_tick_with_the_same_stamp(cycle):
 
     summary = cycle(NOW + timedelta(seconds=5), stamped=NOW)
 
-    assert "5 behind" in summary
+    assert "6 behind" in summary
     assert PriceTick.objects.filter(symbol="XAUUSD").count() == 1
 
 

@@ -4,7 +4,7 @@ import json
 import socket
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,9 +13,11 @@ from werkzeug import Response
 from markets.providers import ProviderError
 from markets.providers.swissquote import SwissquoteClient
 from markets.trust import quote_problem
-from tests.markets.factories import HTTP, NOW
+from tests.markets.factories import HTTP, NOW, NOW_MS
 from tests.markets.recorded import (
     BINANCE_451,
+    BITSTAMP,
+    BITSTAMP_PATH,
     BYBIT_403,
     COINBASE,
     GOLDAPI_XAU,
@@ -27,6 +29,7 @@ from tests.markets.recorded import (
     SWISSQUOTE_XAG,
     SWISSQUOTE_XAU,
     SWISSQUOTE_XAU_TRUNCATED,
+    bitstamp_at,
     recorded,
 )
 
@@ -160,6 +163,143 @@ def test_it_raises_kraken_errors_sent_inside_http_200(httpserver, kraken, errors
     with pytest.raises(ProviderError, match=errors[0]) as caught:
         kraken.fetch("BTCUSD", now=NOW)
     assert caught.value.permanent is permanent
+
+
+# --- Bitstamp ------------------------------------------------------------------------------
+# The body is written from Bitstamp's documented ticker format (tests/fixtures/prices/PROVENANCE.md).
+BITSTAMP_TIME = datetime(2026, 9, 25, 12, 0, 0, tzinfo=UTC)  # the body's "timestamp": "1790337600"
+
+
+def serve_bitstamp(httpserver, body, **kwargs):
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    httpserver.expect_request(BITSTAMP_PATH).respond_with_data(data, content_type="application/json", **kwargs)
+
+
+def bitstamp_body(**changes):
+    """The documented ticker stamped NOW, with some keys changed (None: removed)."""
+    body = json.loads(bitstamp_at(updated=NOW))
+    body.update(changes)
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def test_it_reads_the_documented_bitstamp_ticker_with_bitstamps_own_time(httpserver, bitstamp):
+    serve_bitstamp(httpserver, recorded(BITSTAMP))
+
+    quote = bitstamp.fetch("BTCUSD", now=BITSTAMP_TIME + timedelta(seconds=2))
+
+    # Its best bid and ask (not "last", a trade's price), and the ticker's time, not ours.
+    assert (quote.bid, quote.ask, quote.mid) == (Decimal("83965"), Decimal("83967"), Decimal("83966"))
+    assert quote.timestamp == BITSTAMP_TIME
+    assert (quote.symbol, quote.source) == ("BTCUSD", "bitstamp")
+    assert [request.path for request, _ in httpserver.log] == ["/api/v2/ticker/btcusd/"]
+
+
+def test_it_raises_the_error_bitstamp_sends_inside_http_200_with_its_reason_and_code(httpserver, bitstamp):
+    # The error shape of Bitstamp's documentation; the reason and code here are examples.
+    serve_bitstamp(httpserver, {"status": "error", "reason": "Invalid currency pair", "code": "API-EXAMPLE"})
+
+    with pytest.raises(ProviderError, match="bitstamp: error API-EXAMPLE: Invalid currency pair") as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert caught.value.permanent
+
+
+def test_it_names_each_message_of_a_bitstamp_error_whose_reason_is_per_field(httpserver, bitstamp):
+    serve_bitstamp(httpserver, {"status": "error", "reason": {"__all__": ["Invalid pair.", "Try btcusd."]}})
+
+    with pytest.raises(ProviderError, match=r"bitstamp: error: __all__: Invalid pair\., Try btcusd\.$"):
+        bitstamp.fetch("BTCUSD", now=NOW)
+
+
+def test_it_reports_bitstamps_error_body_under_an_http_404_as_permanent(httpserver, bitstamp):
+    serve_bitstamp(httpserver, {"status": "error", "reason": "Not found", "code": "API-EXAMPLE"}, status=404)
+
+    with pytest.raises(ProviderError, match='HTTP 404: .*"reason": "Not found"') as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert caught.value.permanent
+    assert len(httpserver.log) == 1
+
+
+def test_it_retries_a_bitstamp_5xx_once_then_reports_it_as_transient(httpserver, bitstamp):
+    serve_bitstamp(httpserver, b"<html>502 Bad Gateway</html>", status=502)
+
+    with pytest.raises(ProviderError, match="HTTP 502") as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert not caught.value.permanent
+    assert len(httpserver.log) == 1 + HTTP.retries
+
+
+def test_it_hands_bitstamps_429_retry_after_to_the_breaker_without_retrying(httpserver, bitstamp):
+    serve_bitstamp(httpserver, b"Too many requests", status=429, headers={"Retry-After": "10"})
+
+    with pytest.raises(ProviderError, match="HTTP 429 rate limited, Retry-After 10 s") as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert caught.value.retry_after == 10.0 and not caught.value.permanent
+    assert len(httpserver.log) == 1
+
+
+def test_it_reports_a_cut_off_bitstamp_body_as_transient_invalid_json(httpserver, bitstamp):
+    serve_bitstamp(httpserver, json.dumps(bitstamp_body()).encode()[:60])
+
+    with pytest.raises(ProviderError, match="invalid JSON") as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert not caught.value.permanent
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"bid": None}, "missing bid"),
+    ({"ask": None, "timestamp": None}, "missing ask, timestamp"),
+    ({"bid": "n/a"}, "bid is not a number: 'n/a'"),
+    ({"ask": True}, "ask is not a number: True"),
+    ({"timestamp": "yesterday"}, "timestamp is not Unix seconds: 'yesterday'"),
+    ({"timestamp": None, "datetime": "2026-11-25T12:00:00Z"}, "missing timestamp"),
+    # Milliseconds where seconds belong: a year past what a datetime holds.
+    ({"timestamp": str(NOW_MS)}, "not Unix seconds"),
+])
+def test_it_refuses_a_bitstamp_ticker_with_missing_or_garbage_fields_as_permanent(
+        httpserver, bitstamp, changes, message):
+    serve_bitstamp(httpserver, bitstamp_body(**changes))
+
+    with pytest.raises(ProviderError, match=message) as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert caught.value.permanent
+
+
+@pytest.mark.parametrize("body", [["bid", "ask"], "ok", 83966])
+def test_it_refuses_a_bitstamp_answer_that_is_not_a_ticker_object(httpserver, bitstamp, body):
+    serve_bitstamp(httpserver, body)
+
+    with pytest.raises(ProviderError, match="expected a JSON object") as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert caught.value.permanent
+
+
+def test_it_refuses_a_crossed_bitstamp_ticker_as_transient(httpserver, bitstamp):
+    serve_bitstamp(httpserver, bitstamp_body(bid="83968", ask="83967"))
+
+    with pytest.raises(ProviderError, match=r"crossed ticker \(bid 83968 > ask 83967\)") as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert not caught.value.permanent
+
+
+@pytest.mark.parametrize("stamped", [NOW - timedelta(days=2), NOW + timedelta(hours=25),
+                                     datetime(1970, 1, 1, tzinfo=UTC)])
+def test_it_refuses_a_bitstamp_timestamp_more_than_a_day_from_now(httpserver, bitstamp, stamped):
+    serve_bitstamp(httpserver, bitstamp_body(timestamp=str(int(stamped.timestamp()))))
+
+    with pytest.raises(ProviderError, match="is more than a day from now") as caught:
+        bitstamp.fetch("BTCUSD", now=NOW)
+    assert caught.value.permanent
+
+
+def test_it_leaves_a_bitstamp_ticker_minutes_old_to_the_trust_rules_to_call_stale(httpserver, bitstamp):
+    # Late, not garbage: the trust rules refuse it, and the tick's provenance says why.
+    serve_bitstamp(httpserver, bitstamp_body(timestamp=str(int((NOW - timedelta(minutes=5)).timestamp()))))
+
+    quote = bitstamp.fetch("BTCUSD", now=NOW)
+
+    assert quote.timestamp == NOW - timedelta(minutes=5)
+    problem = quote_problem(quote=quote, now=NOW, max_age=timedelta(seconds=30))
+    assert problem is not None and problem.startswith("stale (quote 300 s old")
 
 
 # --- faults --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from markets.models import PriceTick
 from markets.services import PricesUnavailable, price_ticks_prune
 from markets.tasks import fetch_prices
 from tests.markets.factories import NOW, NOW_MS
-from tests.markets.recorded import SQ_PATH, SWISSQUOTE_XAG, serve_all, swissquote_at
+from tests.markets.recorded import BITSTAMP_PATH, SQ_PATH, SWISSQUOTE_XAG, bitstamp_at, serve_all, swissquote_at
 
 # --- the cycle ----------------------------------------------------------------------------------
 
@@ -40,11 +40,12 @@ def test_it_prices_all_six_symbols_from_the_recorded_bodies(httpserver, cycle):
     assert (ticks["EURUSD"].bid, ticks["EURUSD"].ask) == (Decimal("1.15612"), Decimal("1.156205"))
     assert ticks["EURUSD"].mid == Decimal("1.1561625")
     assert {t.source for t in ticks.values()} == {"median(goldapi,swissquote)", "median(kraken,swissquote)",
-                                                  "median(coinbase,kraken)"}
-    assert ticks["BTCUSD"].source == "median(coinbase,kraken)"
-    # Coinbase has no bid/ask (its price is both): medians of 83894.035/84036.0 and .../84036.1.
-    assert ticks["BTCUSD"].bid == Decimal("83965.0175")
-    assert ticks["BTCUSD"].mid == Decimal("83965.04250000")
+                                                  "median(bitstamp,coinbase,kraken)"}
+    # Bitcoin from three sources. Coinbase has no bid/ask (its price is both): medians of
+    # 83894.035, Kraken's 84036.0/84036.1 and Bitstamp's 83965/83967.
+    assert ticks["BTCUSD"].source == "median(bitstamp,coinbase,kraken)"
+    assert (ticks["BTCUSD"].bid, ticks["BTCUSD"].ask) == (Decimal("83965"), Decimal("83967"))
+    assert ticks["BTCUSD"].mid == Decimal("83966.00000000")
     assert ticks["BTCUSD"].timestamp == NOW and ticks["BTCUSD"].fetched_at == NOW
     # Swissquote's newest platform time, to the millisecond.
     assert ticks["EURUSD"].timestamp == NOW
@@ -103,7 +104,7 @@ def test_it_keeps_pricing_the_others_when_one_provider_fails(httpserver, cycle):
     summary = cycle()
 
     assert summary == "6 prices: 6 fresh"
-    assert PriceTick.objects.get(symbol="BTCUSD").source == "kraken"
+    assert PriceTick.objects.get(symbol="BTCUSD").source == "median(bitstamp,kraken)"
 
 
 def test_it_reports_a_symbol_whose_only_source_failed_and_prices_the_rest(httpserver, cycle, settings):
@@ -147,7 +148,7 @@ def test_it_drops_a_zero_or_negative_price_and_uses_the_other_source(httpserver,
 
     cycle()
 
-    assert PriceTick.objects.get(symbol="BTCUSD").source == "kraken"
+    assert PriceTick.objects.get(symbol="BTCUSD").source == "median(bitstamp,kraken)"
 
 
 def test_it_drops_a_lone_jump_against_the_last_accepted_price(httpserver, cycle):
@@ -198,14 +199,20 @@ def test_it_reports_closed_markets_as_closed_at_the_weekend_and_prices_btc(https
 
 
 def test_it_polls_a_closed_market_only_rarely(httpserver, cycle):
-    serve_all(httpserver, ts_ms=NOW_MS + 2 * 86_400_000, updated=NOW + timedelta(days=2))
+    def serve(at):
+        httpserver.clear()
+        # Bitstamp, like every bitcoin exchange, trades at the weekend: its ticker is of now (and
+        # a newer one each cycle: a tick no newer than the last is not stored).
+        httpserver.expect_request(BITSTAMP_PATH).respond_with_data(bitstamp_at(updated=at))
+        serve_all(httpserver, ts_ms=NOW_MS + 2 * 86_400_000, updated=NOW + timedelta(days=2))
+    serve(SATURDAY)
     cycle(now=SATURDAY)
-    first = len(httpserver.log)
+    serve(SATURDAY + timedelta(seconds=5))
 
     summary = cycle(now=SATURDAY + timedelta(seconds=5))
 
-    asked = [request.path for request, _ in httpserver.log[first:]]
-    assert sorted(asked) == ["/0/public/Ticker", "/v2/prices/BTC-USD/spot"]
+    asked = [request.path for request, _ in httpserver.log]
+    assert sorted(asked) == ["/0/public/Ticker", BITSTAMP_PATH, "/v2/prices/BTC-USD/spot"]
     assert summary == "6 prices: 1 fresh, 5 closed"
 
 

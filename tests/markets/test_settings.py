@@ -9,8 +9,8 @@ from django.core.exceptions import ImproperlyConfigured
 SETTINGS = Path(__file__).resolve().parents[2] / "goldsocial" / "settings.py"
 MARKET_VARIABLES = [
     "DEMO_MODE", "MARKET_DATA_PROVIDERS", "SWISSQUOTE_BASE_URL", "COINBASE_BASE_URL", "KRAKEN_BASE_URL",
-    "GOLDAPI_BASE_URL", "MARKET_HTTP_CONNECT_TIMEOUT", "MARKET_HTTP_READ_TIMEOUT", "MARKET_HTTP_RETRIES",
-    "MARKET_HTTP_WORKERS", "MARKET_BREAKER_FAILURES", "MARKET_BREAKER_COOLDOWN_SECONDS",
+    "BITSTAMP_BASE_URL", "GOLDAPI_BASE_URL", "MARKET_HTTP_CONNECT_TIMEOUT", "MARKET_HTTP_READ_TIMEOUT",
+    "MARKET_HTTP_RETRIES", "MARKET_HTTP_WORKERS", "MARKET_BREAKER_FAILURES", "MARKET_BREAKER_COOLDOWN_SECONDS",
     "PRICE_QUOTE_MAX_AGE_SECONDS", "PRICE_MAX_JUMP_PERCENT", "PRICE_JUMP_REFERENCE_SECONDS",
     "PRICE_CACHE_TTL_SECONDS", "PRICE_LAST_KNOWN_TTL_SECONDS", "PRICE_HISTORY_RETENTION_DAYS",
     "PRICE_HISTORY_MAX_ROWS", "MARKET_CLOSED_POLL_SECONDS", "PRICE_FROZEN_SECONDS", "PRICE_FETCHER_INTERVAL",
@@ -36,7 +36,8 @@ def load(monkeypatch):
 def test_it_defaults_to_the_real_providers_and_the_documented_values(load):
     conf = load()
 
-    assert conf["MARKET_DATA_PROVIDERS"] == ["swissquote", "goldapi", "coinbase", "kraken"]
+    assert conf["MARKET_DATA_PROVIDERS"] == ["swissquote", "goldapi", "coinbase", "kraken", "bitstamp"]
+    assert conf["BITSTAMP_BASE_URL"] == "https://www.bitstamp.net"
     assert conf["SWISSQUOTE_BASE_URL"] == "https://forex-data-feed.swissquote.com"
     assert conf["GOLDAPI_BASE_URL"] == "https://api.gold-api.com"
     assert (conf["PRICE_CACHE_TTL_SECONDS"], conf["PRICE_QUOTE_MAX_AGE_SECONDS"]) == (5, 30)
@@ -64,6 +65,8 @@ def test_it_reads_an_ordered_provider_list_and_a_base_url_without_its_trailing_s
     ("SWISSQUOTE_BASE_URL", "forex-data-feed.swissquote.com"),
     ("COINBASE_BASE_URL", "ftp://api.coinbase.com"),
     ("KRAKEN_BASE_URL", "http://"),
+    ("BITSTAMP_BASE_URL", "www.bitstamp.net"),
+    ("BITSTAMP_BASE_URL", "file:///etc/passwd"),
     ("GOLDAPI_BASE_URL", ""),
     ("DEMO_MODE", "maybe"),
     ("MARKET_HTTP_CONNECT_TIMEOUT", "fast"),

@@ -103,3 +103,34 @@ def test_it_charts_candles_and_shows_prices_changing_in_a_real_browser(browser, 
         assert error.locator("summary").text_content() == "ProviderError: swissquote answered 503"
         assert not error.locator("pre").is_visible()
         screenshot(page, "dashboard.png")
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_it_shows_a_price_from_three_sources_as_a_list_that_fits_a_narrow_screen(browser, redis_url):
+    from django.utils import timezone
+
+    from goldsocial.timefmt import iso_ms
+
+    with uvicorn_server(database_url=child_database_url(), redis_url=redis_url) as (address, _):
+        page = browser.new_page(viewport={"width": 520, "height": 900})
+        page.goto(f"http://{address}/")
+        page.wait_for_selector('body[data-prices="live"]', timeout=10_000)
+        send_from_thread("prices", {"type": "price.update", "prices": [
+            {"symbol": "BTCUSD", "bid": 83965.0, "ask": 83967.0, "price": 83966.0, "stale": False,
+             "timestamp": iso_ms(timezone.now()), "source": "median(bitstamp,coinbase,kraken)",
+             "age_seconds": 0.2}]})
+        source = page.locator('#prices tr[data-symbol="BTCUSD"] .source')
+        page.wait_for_function("el => el.textContent !== '–'", arg=source.element_handle(), timeout=10_000)
+
+        assert source.text_content() == "median of bitstamp, coinbase, kraken"
+        assert source.get_attribute("title") == "median(bitstamp,coinbase,kraken)"
+        # The table ends inside its section's padding: the long source wraps, nothing scrolls sideways.
+        table_right, room = page.evaluate("""() => {
+            const table = document.getElementById("prices"), section = table.closest("section");
+            return [table.getBoundingClientRect().right,
+                    section.getBoundingClientRect().right - parseFloat(getComputedStyle(section).paddingRight)];
+        }""")
+        assert table_right <= room + 0.5, (table_right, room)
+        page.locator("#prices").scroll_into_view_if_needed()
+        screenshot(page, "dashboard-narrow.png", full_page=False)

@@ -96,6 +96,13 @@ async function loadCandles(symbol) {
   } catch (error) { console.warn(error); }
   drawChart(symbol);
 }
+// A price's source as the API names it: a provider, or "median(bitstamp,coinbase,kraken)" for a
+// price made from several. Shown as "median of bitstamp, coinbase, kraken": a list that wraps
+// inside its cell, however many sources; the API's own string stays in the cell's title.
+function sourceText(source) {
+  const median = /^median\((.*)\)$/.exec(source || "");
+  return median ? "median of " + median[1].split(",").join(", ") : (source || "–");
+}
 function fmt(n) { return typeof n === "number" ? n.toLocaleString("en-US", {maximumFractionDigits: 5}) : "–"; }
 
 function showPrices(prices) {
@@ -107,7 +114,8 @@ function showPrices(prices) {
     const td = row.querySelector(".price");
     td.className = "num price" + (before < p.price ? " up" : before > p.price ? " down" : "");
     cell(row, "price", fmt(p.price)); cell(row, "bid", fmt(p.bid)); cell(row, "ask", fmt(p.ask));
-    cell(row, "source", p.source || "–");
+    cell(row, "source", sourceText(p.source));
+    row.querySelector(".source").title = p.source || "";
     showAgo(row.querySelector(".age"), p.timestamp);
     row.classList.toggle("stale", !!p.stale);
     const figure = document.querySelector(`figure.chart[data-symbol="${CSS.escape(p.symbol)}"]`);
