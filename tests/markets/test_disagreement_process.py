@@ -6,10 +6,8 @@ tests' own clock shift, tests/clock), so the market is open whatever day the sui
 the quotes are stamped at that time.
 """
 
-import os
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,10 +17,8 @@ from jobs.models import JobRun
 from markets.models import PriceTick
 from tests.markets.factories import NOW, NOW_MS
 from tests.markets.recorded import serve_all
-from tests.processes import ROOT, child_env
+from tests.processes import ROOT, child_env, clock_at
 from tests.quote_server import provider_env
-
-CLOCK = ROOT / "tests" / "clock"
 
 
 @pytest.fixture
@@ -35,8 +31,7 @@ def runjob(httpserver, transactional_db, redis_url):
         env = child_env(**provider_env(httpserver.url_for("").rstrip("/")), LOG_FORMAT="console",
                         REDIS_URL=redis_url)
         # One second after the quotes' time when the job starts: fresh, and the market open.
-        env["TESTS_CLOCK_OFFSET"] = repr((NOW + timedelta(seconds=1)).timestamp() - time.time())
-        env["PYTHONPATH"] = os.pathsep.join((str(CLOCK), env["PYTHONPATH"]))
+        env.update(clock_at(NOW + timedelta(seconds=1)))
         return subprocess.run([sys.executable, "manage.py", "runjob", "price_fetcher"], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120, check=False)
     return run
