@@ -18,23 +18,17 @@ install: $(STAMP)
 	cp .env.example .env
 	@echo "created .env from .env.example (DEBUG on, local services)"
 
-## make run: migrate, register the schedules, collect static files, then the web server and qcluster.
+## make run: Redis (a private one when none is configured or answering), migrate, register the
+## schedules, collect static files, then the web server and qcluster (goldsocial/launcher.py).
 run: $(STAMP) .env
-	$(BIN)/python manage.py preflight
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@# -e /dev/null: Django reads .env itself, where the environment wins (honcho's .env would win).
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -e /dev/null -f Procfile
+	$(BIN)/python -m goldsocial.launcher --procfile Procfile
 
 ## make demo: like run, offline: simulated prices, sample feeds served locally, sample data.
+## (`env`, not a shell: make's own child must be the launcher, which watches make.)
 DEMO_ENV := DEMO_MODE=true DEBUG=true DATABASE_URL=sqlite:///demo.sqlite3 MARKET_DATA_PROVIDERS=simulated \
 	NEWS_FETCHER_INTERVAL=60 OUTBOUND_ALLOWED_NETWORKS=127.0.0.0/8
 demo: $(STAMP)
-	$(DEMO_ENV) $(BIN)/python manage.py preflight
-	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
-	$(DEMO_ENV) $(BIN)/python manage.py demo_seed
-	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(DEMO_ENV) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -e /dev/null -f Procfile.demo
+	env $(DEMO_ENV) $(BIN)/python -m goldsocial.launcher --procfile Procfile.demo --demo-seed
 
 ## make test: lint, types, migrations in step with the models, the whole test suite.
 TYPED := goldsocial jobs markets news predictions realtime demo
@@ -72,4 +66,4 @@ mutants: $(STAMP)
 	$(BIN)/mutmut results
 
 clean:
-	rm -rf $(VENV) *.egg-info test_db*.sqlite3* staticfiles mutants
+	rm -rf $(VENV) *.egg-info test_db*.sqlite3* staticfiles mutants var

@@ -144,3 +144,18 @@ def env_rate(name: str, default: str) -> str:
     if not count.isdigit() or period[:1] not in {"s", "m", "h", "d"}:
         raise _fail(name, value, "N/second, N/minute, N/hour or N/day")
     return value
+
+
+def env_percent(name: str, default: float | None, *, ceiling: float) -> float | None:
+    """A percentage above 0 and at most `ceiling`; `default` when unset or empty."""
+    value = _raw(name, None)
+    if value is None or value == "":
+        return default
+    expected = f"a percentage above 0 and at most {ceiling:g}"
+    try:
+        number = float(value)
+    except ValueError:
+        raise _fail(name, value, expected) from None
+    if not math.isfinite(number) or number <= 0 or number > ceiling:
+        raise _fail(name, value, expected)
+    return number

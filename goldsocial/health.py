@@ -13,8 +13,8 @@ from goldsocial.env import redact_url
 logger = logging.getLogger(__name__)
 
 REDIS_HINT = (
-    "start it with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379` "
-    "(or point REDIS_URL at a running server)"
+    "start it with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379`, point REDIS_URL at a "
+    "running server, or leave REDIS_URL unset for `make run` to start a private one"
 )
 
 

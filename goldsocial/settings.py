@@ -19,6 +19,7 @@ from goldsocial.env import (
     env_int,
     env_list,
     env_networks,
+    env_percent,
     env_rate,
     env_str,
     env_url,
@@ -252,7 +253,51 @@ MARKET_HTTP_WORKERS = env_int("MARKET_HTTP_WORKERS", 12, minimum=1, maximum=64)
 MARKET_BREAKER_FAILURES = env_int("MARKET_BREAKER_FAILURES", 3, minimum=1)
 MARKET_BREAKER_COOLDOWN_SECONDS = env_int("MARKET_BREAKER_COOLDOWN_SECONDS", 60, minimum=1)
 PRICE_QUOTE_MAX_AGE_SECONDS = env_int("PRICE_QUOTE_MAX_AGE_SECONDS", 30, minimum=1)
-PRICE_MAX_JUMP_PERCENT = env_float("PRICE_MAX_JUMP_PERCENT", 5.0, minimum=0.01)
+# Per symbol, two bounds (docs/markets.md, "Bounds per market", says how the defaults were
+# measured): how far two sources may disagree and still be combined (also an outlier's distance
+# from the median), and how far one source may move from the last accepted price before a
+# second source must confirm it. Each: PRICE_<BOUND>_<SYMBOL>, else PRICE_<BOUND> for every
+# symbol, else its asset class's default.
+SYMBOL_CLASSES = {"XAUUSD": "metals", "XAGUSD": "metals", "EURUSD": "fx", "GBPUSD": "fx", "USDJPY": "fx",
+                  "BTCUSD": "crypto"}
+PRICE_BOUND_DEFAULTS = {  # class: (agree %, max jump %)
+    "metals": (0.3, 3.0),
+    "fx": (0.1, 1.0),
+    "crypto": (1.0, 5.0),
+}
+# A bound past this is no bound: a source half off the market would still count as agreeing.
+PRICE_BOUND_CEILING = 50.0
+PRICE_AGREE_PERCENT = env_percent("PRICE_AGREE_PERCENT", None, ceiling=PRICE_BOUND_CEILING)
+PRICE_MAX_JUMP_PERCENT = env_percent("PRICE_MAX_JUMP_PERCENT", None, ceiling=PRICE_BOUND_CEILING)
+
+
+def _bound(name: str, symbol: str, default: float) -> tuple[float, str]:
+    """A bound of `symbol` and where it came from: its own variable, the global one, the class default."""
+    for variable in (f"{name}_{symbol}", name):
+        value = env_percent(variable, None, ceiling=PRICE_BOUND_CEILING)
+        if value is not None:
+            return value, variable
+    return default, f"the {SYMBOL_CLASSES[symbol]} default of {name}"
+
+
+PRICE_AGREE_PERCENT_BY_SYMBOL: dict[str, float] = {}
+PRICE_MAX_JUMP_PERCENT_BY_SYMBOL: dict[str, float] = {}
+for _symbol in SYMBOLS_ALL:
+    _agree_default, _jump_default = PRICE_BOUND_DEFAULTS[SYMBOL_CLASSES[_symbol]]
+    _agree, _agree_from = _bound("PRICE_AGREE_PERCENT", _symbol, _agree_default)
+    _jump, _jump_from = _bound("PRICE_MAX_JUMP_PERCENT", _symbol, _jump_default)
+    if _agree > _jump:
+        # Two sources that far apart could each be a jump the other does not confirm: the
+        # agreement bound would let through what the jump bound is there to stop.
+        if _jump_from.startswith("PRICE_"):
+            raise ImproperlyConfigured(
+                f"{_jump_from}={_jump:g} is not valid: expected at least {_symbol}'s agreement bound "
+                f"({_agree:g}, from {_agree_from}).")
+        raise ImproperlyConfigured(
+            f"{_agree_from}={_agree:g} is not valid: expected at most {_symbol}'s jump bound "
+            f"({_jump:g}, from {_jump_from}).")
+    PRICE_AGREE_PERCENT_BY_SYMBOL[_symbol] = _agree
+    PRICE_MAX_JUMP_PERCENT_BY_SYMBOL[_symbol] = _jump
 PRICE_JUMP_REFERENCE_SECONDS = env_int("PRICE_JUMP_REFERENCE_SECONDS", 120, minimum=1)
 PRICE_CACHE_TTL_SECONDS = env_int("PRICE_CACHE_TTL_SECONDS", 5, minimum=1)
 PRICE_LAST_KNOWN_TTL_SECONDS = env_int("PRICE_LAST_KNOWN_TTL_SECONDS", 7 * 24 * 3600, minimum=60)

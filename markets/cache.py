@@ -129,3 +129,35 @@ def seen_write(*, seen: dict[str, dict[str, Seen]]) -> None:
         cache.set_many(data, timeout=SEEN_TTL_SECONDS)
     except RedisError as exc:
         logger.warning("quote history not cached: %s", exc)
+
+
+# --- disagreements: how many cycles each symbol's sources disagreed (/metrics) -------------
+
+def _disagreements_key(symbol: str) -> str:
+    return f"markets:disagreements:{symbol}"
+
+
+def disagreements_count(*, symbols: list[str]) -> None:
+    """Add one to each symbol's count of cycles whose sources disagreed beyond its bound.
+
+    In Redis, not in a process: every cluster adds to the same count and every web process
+    reports it. A Prometheus counter: a flushed Redis starts it again from 0, which `rate()`
+    reads as a reset.
+    """
+    try:
+        for symbol in symbols:
+            key = _disagreements_key(symbol)
+            cache.add(key, 0, timeout=None)
+            cache.incr(key)
+    except (RedisError, ValueError) as exc:  # ValueError: the key expired between add and incr
+        logger.warning("disagreements not counted: %s", exc)
+
+
+def disagreements_read(*, symbols: list[str]) -> dict[str, int] | None:
+    """Each symbol's count (0 when never counted); None when Redis is away."""
+    keys = {_disagreements_key(s): s for s in symbols}
+    try:
+        found = cache.get_many(list(keys))
+    except RedisError:
+        return None
+    return {symbol: int(found.get(key, 0)) for key, symbol in keys.items()}

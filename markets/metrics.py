@@ -2,10 +2,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from goldsocial.health import metrics_collector
-from markets.cache import seen_read
+from markets.cache import disagreements_read, seen_read
 from markets.hours import market_is_open
 from markets.selectors import prices_latest
 from markets.trust import frozen_sources
@@ -26,6 +26,24 @@ def price_metrics():
         stale.add_metric([symbol], 1 if item is None or item["stale"] else 0)
     yield from (age, stale)
     yield from source_metrics(now=now)
+    yield from disagreement_metrics()
+
+
+def disagreement_metrics():
+    """Per symbol: cycles whose sources disagreed beyond its agreement bound (PRICE_AGREE_PERCENT...).
+
+    Counted by the price cycle in Redis (markets.cache.disagreements_count): no price that cycle,
+    or an outlier set aside. Nothing when Redis is away (a gap, not a false 0).
+    """
+    counts = disagreements_read(symbols=settings.MARKET_SYMBOLS)
+    if counts is None:
+        return
+    disagreements = CounterMetricFamily(
+        "goldsocial_price_disagreements", "Price cycles in which the symbol's sources disagreed beyond "
+        "PRICE_AGREE_PERCENT (no price, or an outlier set aside)", labels=["symbol"])
+    for symbol in settings.MARKET_SYMBOLS:
+        disagreements.add_metric([symbol], counts[symbol])
+    yield disagreements
 
 
 def source_metrics(*, now):

@@ -8,6 +8,7 @@ one INSERT, then after commit writes the cache (markets.cache) and sends one bro
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -18,15 +19,16 @@ from django.db import transaction
 from django.db.models import Subquery
 from redis import RedisError
 
+from goldsocial.timefmt import iso_ms
 from markets.breaker import CircuitBreaker
-from markets.cache import Cached, prices_read, prices_write, seen_read, seen_write
+from markets.cache import Cached, disagreements_count, prices_read, prices_write, seen_read, seen_write
 from markets.hours import market_is_open
 from markets.models import PriceTick
 from markets.price import Price, quotes_encode
 from markets.providers import Provider, ProviderError
 from markets.providers.base import BatchProvider
-from markets.selectors import price_items, tick_at_or_before
-from markets.trust import Rules, frozen_sources, price_combine, seen_update
+from markets.selectors import last_stamps, price_items, tick_at_or_before
+from markets.trust import Disagreement, Rules, frozen_sources, price_combine, seen_update
 from realtime import events
 from realtime.broadcast import broadcast_on_commit
 
@@ -35,7 +37,9 @@ logger = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 60
 PRUNE_BATCH = 20_000
 
-FRESH, CLOSED, FAILED = "fresh", "closed", "failed"
+# behind: a price was accepted but is stamped at or before the symbol's last stored tick (a
+# lagging provider); it is not stored, so "the last tick at or before T" never changes later.
+FRESH, CLOSED, FAILED, BEHIND = "fresh", "closed", "failed", "behind"
 
 
 class PricesUnavailable(Exception):
@@ -50,6 +54,8 @@ class SymbolResult:
     problems: list[str] = field(default_factory=list)
     # Sources set aside as frozen (markets.trust.frozen_sources): seconds each was unchanged.
     frozen: dict[str, float] = field(default_factory=dict)
+    # Whether the sources disagreed beyond the symbol's agreement bound (no price, or an outlier set aside).
+    disagreed: bool = False
 
 
 @dataclass
@@ -65,12 +71,13 @@ class CycleResult:
         return [r.price for r in self.results if r.price is not None]
 
     def summary(self) -> str:
-        parts = [f"{self.count(s)} {s}" for s in (FRESH, CLOSED, FAILED) if self.count(s)]
+        parts = [f"{self.count(s)} {s}" for s in (FRESH, CLOSED, FAILED, BEHIND) if self.count(s)]
         text = f"{len(self.results)} prices: {', '.join(parts) or 'none'}"
-        failed = [f"{r.symbol} ({'; '.join(r.problems) or 'no quote'})" for r in self.results
-                  if r.status == FAILED]
-        if failed:
-            text += "; failed: " + ", ".join(failed)
+        for status in (FAILED, BEHIND):
+            listed = [f"{r.symbol} ({'; '.join(r.problems) or 'no quote'})" for r in self.results
+                      if r.status == status]
+            if listed:
+                text += f"; {status}: " + ", ".join(listed)
         frozen = [f"{r.symbol} ({', '.join(f'{src} {age:.0f} s' for src, age in sorted(r.frozen.items()))})"
                   for r in self.results if r.frozen]
         if frozen:
@@ -227,9 +234,12 @@ def _frozen_set_aside(*, fetched: Fetched, symbols: list[str], open_: list[str],
 
 def prices_cycle(*, now: datetime, providers: list[Provider], symbols: list[str],
                  breaker: CircuitBreaker | None = None, executor: ThreadPoolExecutor | None = None,
-                 rules: Rules | None = None) -> CycleResult:
-    """One fetch cycle: fetch, judge, store (one INSERT), then cache and broadcast on commit."""
-    rules = rules or Rules.from_settings()
+                 rules: dict[str, Rules] | None = None) -> CycleResult:
+    """One fetch cycle: fetch, judge, store (one INSERT), then cache and broadcast on commit.
+
+    `rules`: per symbol (default: `Rules.from_settings` of each).
+    """
+    rules = rules or {symbol: Rules.from_settings(symbol) for symbol in symbols}
     breaker = breaker or CircuitBreaker(store=cache, threshold=settings.MARKET_BREAKER_FAILURES,
                                         cooldown=timedelta(seconds=settings.MARKET_BREAKER_COOLDOWN_SECONDS))
     executor = executor or shared_executor(settings.MARKET_HTTP_WORKERS)
@@ -242,7 +252,8 @@ def prices_cycle(*, now: datetime, providers: list[Provider], symbols: list[str]
     due = [s for s in symbols if s not in closed or _closed_poll_due(s)]
 
     fetched = quotes_fetch(providers=providers, symbols=due, now=now, breaker=breaker, executor=executor)
-    references = _references(symbols=due, now=now, max_age=rules.jump_reference_age)
+    references = _references(symbols=due, now=now,
+                             max_age=max((rules[s].jump_reference_age for s in due), default=timedelta(0)))
     _off_hours_set_aside(fetched=fetched, providers=providers, closed=[s for s in due if s in closed])
     frozen = _frozen_set_aside(fetched=fetched, symbols=due, open_=[s for s in due if s not in closed], now=now)
 
@@ -255,20 +266,27 @@ def prices_cycle(*, now: datetime, providers: list[Provider], symbols: list[str]
         if not any(symbol in p.symbols for p in providers):
             problems.append("no configured provider serves it")
         price, judged = price_combine(symbol=symbol, quotes=fetched.quotes[symbol],
-                                      reference=references.get(symbol), now=now, rules=rules)
+                                      reference=references.get(symbol), now=now, rules=rules[symbol])
         problems += judged
         frozen_here = frozen.get(symbol, [])
         ages = {q.source: age for q, _, age in frozen_here}
+        disagreed = any(isinstance(p, Disagreement) for p in judged)
         if price is not None:
             price = replace(price, set_aside=(*((q, reason) for q, reason, _ in frozen_here), *price.set_aside))
-            results.append(SymbolResult(symbol, FRESH, price, problems, ages))
+            results.append(SymbolResult(symbol, FRESH, price, problems, ages, disagreed))
         else:
-            results.append(SymbolResult(symbol, CLOSED if symbol in closed else FAILED, None, problems, ages))
-        if problems:
+            results.append(SymbolResult(symbol, CLOSED if symbol in closed else FAILED, None, problems, ages,
+                                        disagreed))
+        if disagreed:
+            logger.warning("%s: sources disagree: %s", symbol, "; ".join(problems))
+        elif problems:
             logger.info("%s: %s", symbol, "; ".join(problems))
 
+    _behind_set_aside(results)
+    disagreements_count(symbols=[r.symbol for r in results if r.disagreed])
     cycle = CycleResult(results)
-    prices_store(prices=cycle.prices, now=now, symbols=symbols)
+    prices_store(prices=cycle.prices, now=now, symbols=symbols,
+                 unchanged=[r.symbol for r in results if r.status == BEHIND])
     if _prune_due():
         cycle.pruned = price_ticks_prune(now=now)
     if not cycle.prices and cycle.count(FAILED):
@@ -276,8 +294,38 @@ def prices_cycle(*, now: datetime, providers: list[Provider], symbols: list[str]
     return cycle
 
 
-def prices_store(*, prices: list[Price], now: datetime, symbols: list[str]) -> None:
-    """Insert the cycle's prices in one statement; after commit: cache, then one broadcast."""
+def _behind_set_aside(results: list[SymbolResult]) -> None:
+    """Turn each accepted price stamped at or before its symbol's newest stored tick into BEHIND.
+
+    A provider's clock or cache can lag: a later cycle would then store a tick older than the
+    last one, and "the last tick at or before T" (a prediction's final price) could change
+    after T had passed. The newest stamps are read from the database, not the cache (a cache
+    write that failed after a commit must not open the door). Reading, then inserting in a
+    later statement is safe because price cycles never overlap: the price job holds its lease
+    (jobs.runner) across the whole cycle, on every cluster.
+    """
+    fresh = [r for r in results if r.status == FRESH and r.price is not None]
+    newest = last_stamps(symbols=[r.symbol for r in fresh])
+    for r in fresh:
+        assert r.price is not None
+        last = newest.get(r.symbol)
+        if last is None or r.price.timestamp > last:
+            continue
+        lagging = sorted({q.source for q in r.price.quotes if q.timestamp <= last}) or [r.price.source]
+        problem = (f"{', '.join(lagging)} stamped {iso_ms(r.price.timestamp)}, not after the last stored tick "
+                   f"({iso_ms(last)}): not stored")
+        logger.warning("%s: %s", r.symbol, problem)
+        r.status, r.price = BEHIND, None
+        r.problems.append(problem)
+
+
+def prices_store(*, prices: list[Price], now: datetime, symbols: list[str], unchanged: Sequence[str] = ()) -> None:
+    """Insert the cycle's prices in one statement; after commit: cache, then one broadcast.
+
+    `unchanged`: symbols whose sources answered with nothing newer than the stored tick (BEHIND):
+    their last known price is cached as the latest again, so it is not shown stale before
+    PRICE_STALENESS_SECONDS only because no newer one came.
+    """
     fresh = {p.symbol: p for p in prices}
     with transaction.atomic():
         if prices:
@@ -287,13 +335,16 @@ def prices_store(*, prices: list[Price], now: datetime, symbols: list[str]) -> N
                 for p in prices])
         # Cache first, broadcast second: on_commit callbacks run in the order registered, so a
         # client reacting to the update and asking the REST API reads the same prices.
-        transaction.on_commit(lambda: prices_write(prices=list(fresh.values())))
         cached = prices_read(symbols=symbols)
+        again: dict[str, Price] = {s: last for s in unchanged if s in cached and (last := cached[s].last_known)}
+        transaction.on_commit(lambda: prices_write(prices=[*fresh.values(), *again.values()]))
         current = {}
         for symbol in symbols:
             latest, last = cached.get(symbol, (None, None))
             if symbol in fresh:
                 current[symbol] = Cached(fresh[symbol], fresh[symbol])
+            elif symbol in again:
+                current[symbol] = Cached(again[symbol], again[symbol])
             elif latest or last:
                 current[symbol] = Cached(latest, last)
         broadcast_on_commit(events.PRICES, events.price_update(price_items(entries=current, symbols=symbols, now=now)))

@@ -32,15 +32,35 @@ SIMULATED = "simulated"
 
 @dataclass(frozen=True)
 class Rules:
+    """The rules one symbol's quotes are judged by (settings: PRICE_AGREE_PERCENT... per symbol)."""
+
     quote_max_age: timedelta
+    # How far a price may move from the last accepted one before a second source must confirm it.
     max_jump_percent: Decimal
     jump_reference_age: timedelta
+    # How far two sources may disagree and still be combined; an outlier's distance from the median.
+    agree_percent: Decimal
 
     @classmethod
-    def from_settings(cls) -> "Rules":
+    def from_settings(cls, symbol: str) -> "Rules":
         return cls(quote_max_age=timedelta(seconds=settings.PRICE_QUOTE_MAX_AGE_SECONDS),
-                   max_jump_percent=Decimal(str(settings.PRICE_MAX_JUMP_PERCENT)),
-                   jump_reference_age=timedelta(seconds=settings.PRICE_JUMP_REFERENCE_SECONDS))
+                   max_jump_percent=Decimal(str(settings.PRICE_MAX_JUMP_PERCENT_BY_SYMBOL[symbol])),
+                   jump_reference_age=timedelta(seconds=settings.PRICE_JUMP_REFERENCE_SECONDS),
+                   agree_percent=Decimal(str(settings.PRICE_AGREE_PERCENT_BY_SYMBOL[symbol])))
+
+    def recorded(self) -> dict[str, str | int]:
+        """These rules as kept with a result (predictions' audit rows), by setting name."""
+        return {"agree_percent": str(self.agree_percent), "max_jump_percent": str(self.max_jump_percent),
+                "quote_max_age_seconds": int(self.quote_max_age.total_seconds()),
+                "jump_reference_seconds": int(self.jump_reference_age.total_seconds())}
+
+
+class Disagreement(str):
+    """A problem of `price_combine` saying the sources disagreed beyond the agreement bound.
+
+    A str, so problems stay plain text; its own type, so the cycle counts disagreements per
+    symbol (/metrics) without reading the text.
+    """
 
 
 # --- a cycle's quotes ------------------------------------------------------------------------
@@ -101,27 +121,34 @@ def frozen_sources(*, seen: dict[str, Seen], now: datetime, frozen_after: timede
 
 
 def _percent(a: Decimal, b: Decimal) -> Decimal:
+    """How far `a` is from `b`, in percent of `b` (a move from a reference, a distance from a median)."""
     return abs(a - b) / b * 100
+
+
+def gap_percent(a: Decimal, b: Decimal) -> Decimal:
+    """How far two sources are apart, in percent of the lower: the same whichever is named first."""
+    return abs(a - b) / min(a, b) * 100
 
 
 def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
                   now: datetime, rules: Rules) -> tuple[Price | None, list[str]]:
     """The price to trust from this cycle's quotes of one symbol, and what was set aside.
 
-    Median of the valid quotes, after setting aside: a jump beyond the bound from the last
-    accepted price that no second source confirms, then (3+ sources) a quote far from the
-    median of a majority that agrees. Sources that disagree beyond the bound with nothing to
-    arbitrate give no price: better no price than a wrong one.
+    Median of the valid quotes, after setting aside: a jump beyond `max_jump_percent` from the
+    last accepted price that no second source confirms, then (3+ sources) a quote more than
+    `agree_percent` from the median of a majority that agrees. Sources that disagree beyond
+    `agree_percent` with nothing to arbitrate give no price (a `Disagreement` among the
+    problems): better no price than a wrong one.
     """
     problems: list[str] = []
     # The quotes set aside and why: kept with the accepted price as part of its provenance.
     aside: list[tuple[Price, str]] = []
 
-    def set_aside(quote: Price, reason: str) -> None:
-        problems.append(f"{quote.source}: {reason}")
+    def set_aside(quote: Price, reason: str, kind: type[str] = str) -> None:
+        problems.append(kind(f"{quote.source}: {reason}"))
         aside.append((quote, reason))
 
-    bound = rules.max_jump_percent
+    jump, agree = rules.max_jump_percent, rules.agree_percent
     valid = []
     for quote in quotes:
         problem = quote_problem(quote=quote, now=now, max_age=rules.quote_max_age)
@@ -135,18 +162,19 @@ def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
         reference = None
     if valid and reference is not None and now - reference.timestamp <= rules.jump_reference_age:
         ref = reference.mid
-        near = [q for q in valid if _percent(q.mid, ref) <= bound]
-        far = [q for q in valid if _percent(q.mid, ref) > bound]
+        near = [q for q in valid if _percent(q.mid, ref) <= jump]
+        far = [q for q in valid if _percent(q.mid, ref) > jump]
+        # Confirmed: another source jumped the same way and agrees with this one.
         confirmed = [q for q in far if any(
             other.source != q.source and (other.mid > ref) == (q.mid > ref)
-            and _percent(other.mid, q.mid) <= bound for other in far)]
+            and gap_percent(other.mid, q.mid) <= agree for other in far)]
         for q in far:
             if q not in confirmed:
                 set_aside(q, f"jump of {_percent(q.mid, ref):.2f}% from the last accepted {ref} not confirmed "
                              "by a second source")
         if near and confirmed:
             if len(near) == len(confirmed):
-                problems.append("sources disagree about a jump: no price")
+                problems.append(Disagreement("sources disagree about a jump: no price"))
                 return None, problems
             valid = near if len(near) > len(confirmed) else confirmed
         else:
@@ -154,18 +182,20 @@ def price_combine(*, symbol: str, quotes: list[Price], reference: Price | None,
 
     if len(valid) >= 3:
         center = statistics.median(q.mid for q in valid)
-        outliers = [q for q in valid if _percent(q.mid, center) > bound]
+        outliers = [q for q in valid if _percent(q.mid, center) > agree]
         if 2 * (len(valid) - len(outliers)) <= len(valid):
             # No majority agrees: the median would sit between camps.
-            problems.append("sources disagree: no price")
+            problems.append(Disagreement("sources disagree: no price"))
             return None, problems
         for q in outliers:
-            set_aside(q, f"outlier ({q.mid} vs median {center})")
+            set_aside(q, f"outlier ({q.mid} vs median {center}: {_percent(q.mid, center):.2f}% off, "
+                         f"agreement bound {agree}%)", Disagreement)
         valid = [q for q in valid if q not in outliers]
 
-    if len(valid) == 2 and _percent(valid[0].mid, valid[1].mid) > bound:
-        problems.append(f"{valid[0].source} ({valid[0].mid}) and {valid[1].source} ({valid[1].mid}) "
-                        "disagree: no price")
+    if len(valid) == 2 and gap_percent(valid[0].mid, valid[1].mid) > agree:
+        problems.append(Disagreement(
+            f"{valid[0].source} ({valid[0].mid}) and {valid[1].source} ({valid[1].mid}) disagree by "
+            f"{gap_percent(valid[0].mid, valid[1].mid):.2f}%, beyond the agreement bound of {agree}%: no price"))
         return None, problems
     if not valid:
         return None, problems

@@ -41,7 +41,7 @@ class AuditInline(admin.TabularInline):
     fields = readonly_fields = ("at", "kind", "by", "previous_status", "new_status", "previous_option_key",
                                 "new_option_key", "final_price", "final_price_at", "final_price_source",
                                 "final_price_basis", "price_change_percent", "base_price_sources",
-                                "final_price_sources", "note")
+                                "final_price_sources", "rules", "note")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):

@@ -10,16 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-
 from goldsocial.timefmt import iso_ms
 from markets.hours import last_close_before
 from markets.models import PriceTick
 from markets.price import quotes_decode
-from markets.trust import source_is_trustworthy
+from markets.trust import gap_percent, source_is_trustworthy
 from predictions import conditions
 from predictions.models import Prediction, VerificationAudit
 from predictions.outcomes import price_change_percent
+from predictions.rules import rule_text, rules_in_force, setting_name
 
 FORMULA = "price_change_percent = (final_price - base_price) / base_price * 100"
 
@@ -44,6 +43,19 @@ class QuoteLine:
 
 
 @dataclass(frozen=True)
+class RulesUsed:
+    """The rules a price was judged by: as recorded with the result, else today's (labelled so)."""
+
+    # Where they come from: "recorded at creation", "recorded in audit row #n", or "not recorded".
+    origin: str
+    values: dict
+    recorded: bool
+    # setting name -> (recorded, today) where today's setting differs from the recorded one.
+    changed: dict[str, tuple[str, str]]
+    symbol: str = ""
+
+
+@dataclass(frozen=True)
 class PriceUsed:
     role: str  # "base" or "final"
     price: Decimal
@@ -53,6 +65,7 @@ class PriceUsed:
     provenance: str
     quotes: list[QuoteLine]
     checks: list[Check]
+    rules: RulesUsed | None = None
 
 
 @dataclass(frozen=True)
@@ -112,40 +125,47 @@ def prediction_explain(*, prediction_id: int) -> Explanation:
     if p is None:
         raise PredictionNotFound(f"no prediction #{prediction_id}")
     audits = list(p.audits.select_related("by").order_by("at", "id"))
-    staleness = timedelta(seconds=settings.PRICE_STALENESS_SECONDS)
-    limit = f"limit PRICE_STALENESS_SECONDS={staleness.total_seconds():.0f} s"
+    today = rules_in_force(symbol=p.symbol)
+    base_rules = _rules_used(p.base_price_rules, origin="recorded at creation", today=today, symbol=p.symbol)
+    staleness, limit = _staleness(base_rules)
 
     base_data, base_from = p.base_price_sources, "copied at creation"
     if not base_data:
         base_data, base_from = _tick_sources(symbol=p.symbol, at=p.base_price_at, source=p.base_price_source)
     base_age = (p.created_at - p.base_price_at).total_seconds()
+    base_quotes = _quotes(symbol=p.symbol, data=base_data, at=p.base_price_at, moment=p.created_at)
     base = PriceUsed(
         role="base", price=p.base_price, at=p.base_price_at, source=p.base_price_source, provenance=base_from,
-        quotes=_quotes(symbol=p.symbol, data=base_data, at=p.base_price_at, moment=p.created_at),
+        quotes=base_quotes,
         checks=[
             Check("base tick fresh at creation", 0 <= base_age <= staleness.total_seconds(),
                   f"{base_age:.3f} s before creation; {limit}"),
             Check("base tick not simulated (outside demo mode)", source_is_trustworthy(p.base_price_source),
                   f"source {p.base_price_source}"),
-        ])
+            *_agreement_check("base", base_quotes, base_rules, symbol=p.symbol),
+        ], rules=base_rules)
 
     final = None
     formula = None
     if p.final_price is not None and p.final_price_at is not None:
         final_data, final_from = _final_sources(p, audits)
+        final_rules = _final_rules(p, audits, today=today)
+        staleness, limit = _staleness(final_rules)
         gap = (p.verify_time - p.final_price_at).total_seconds()
         recomputed = price_change_percent(base=p.base_price, final=p.final_price)
+        final_quotes = _quotes(symbol=p.symbol, data=final_data, at=p.final_price_at, moment=p.verify_time)
         final = PriceUsed(
             role="final", price=p.final_price, at=p.final_price_at, source=p.final_price_source,
             provenance=final_from,
-            quotes=_quotes(symbol=p.symbol, data=final_data, at=p.final_price_at, moment=p.verify_time),
+            quotes=final_quotes,
             checks=[
-                _final_timing_check(p, gap=gap, staleness=staleness, limit=limit),
+                _final_timing_check(p, gap=gap, staleness=staleness, limit=limit, rules=final_rules),
                 Check("final tick not simulated (outside demo mode)", source_is_trustworthy(p.final_price_source),
                       f"source {p.final_price_source}"),
+                *_agreement_check("final", final_quotes, final_rules, symbol=p.symbol),
                 Check("stored price_change_percent equals the formula's", recomputed == p.price_change_percent,
                       f"stored {p.price_change_percent}, computed {recomputed}"),
-            ])
+            ], rules=final_rules)
         formula = (f"{FORMULA} = ({p.final_price} - {p.base_price}) / {p.base_price} * 100 = {recomputed}")
 
     change = p.price_change_percent
@@ -164,20 +184,64 @@ def prediction_explain(*, prediction_id: int) -> Explanation:
         audits=[_audit_line(a) for a in audits], final_price_basis=p.final_price_basis)
 
 
-def _final_timing_check(p: Prediction, *, gap: float, staleness: timedelta, limit: str) -> Check:
+def _rules_used(data: dict, *, origin: str, today: dict, symbol: str) -> RulesUsed:
+    if not data:
+        return RulesUsed(origin="not recorded", values=today, recorded=False, changed={}, symbol=symbol)
+    changed = {setting_name(key, symbol=symbol): (rule_text(key, value), rule_text(key, today[key]))
+               for key, value in data.items() if key in today and str(value) != str(today[key])}
+    return RulesUsed(origin=origin, values={**today, **data}, recorded=True, changed=changed, symbol=symbol)
+
+
+def _final_rules(p: Prediction, audits: list[VerificationAudit], *, today: dict) -> RulesUsed:
+    # The newest audit row that recorded this final price carries the rules it was taken under.
+    for audit in reversed(audits):
+        if audit.final_price_at == p.final_price_at and audit.rules:
+            return _rules_used(audit.rules, origin=f"recorded in audit row #{audit.pk}", today=today,
+                               symbol=p.symbol)
+    return _rules_used({}, origin="", today=today, symbol=p.symbol)
+
+
+def _limit(rules: RulesUsed, key: str, *, symbol: str = "") -> str:
+    """`SETTING=value` as the check used it, and where the value comes from."""
+    name = setting_name(key, symbol=symbol)
+    text = f"{name}={rule_text(key, rules.values[key])}"
+    if not rules.recorded:
+        return f"{text} (today's setting: none recorded with this result)"
+    if name in rules.changed:
+        return f"{text} ({rules.origin}; today's setting is {rules.changed[name][1]})"
+    return f"{text} ({rules.origin})"
+
+
+def _staleness(rules: RulesUsed) -> tuple[timedelta, str]:
+    return timedelta(seconds=int(rules.values["staleness_seconds"])), f"limit {_limit(rules, 'staleness_seconds')}"
+
+
+def _agreement_check(role: str, quotes: list[QuoteLine], rules: RulesUsed, *, symbol: str) -> list[Check]:
+    """The quotes a price was made from agree within the symbol's agreement bound (two or more only)."""
+    used = [q.mid for q in quotes if not q.set_aside]
+    if len(used) < 2:
+        return []
+    gap = gap_percent(max(used), min(used))
+    bound = Decimal(str(rules.values["agree_percent"]))
+    return [Check(f"{role} tick's quotes agree within the agreement bound", gap <= bound,
+                  f"{gap:.4f}% apart; limit {_limit(rules, 'agree_percent', symbol=symbol)}")]
+
+
+def _final_timing_check(p: Prediction, *, gap: float, staleness: timedelta, limit: str, rules: RulesUsed) -> Check:
     """At the deadline: the tick at or before verify_time within the staleness limit. On a closed
     market: the closing tick, at or before the close within PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS."""
     if p.final_price_basis != Prediction.PriceBasis.LAST_CLOSE:
         return Check("final tick at or before verify_time, within the staleness limit",
                      0 <= gap <= staleness.total_seconds(), f"{gap:.3f} s before verify_time; {limit}")
     closed_at = last_close_before(symbol=p.symbol, at=p.verify_time)
-    max_age = settings.PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS
+    max_age = int(rules.values["close_price_max_age_seconds"])
     if closed_at is None or p.final_price_at is None:
         return Check("final tick the market's closing price", False, "the market has no close before verify_time")
     before = (closed_at - p.final_price_at).total_seconds()
     return Check("final tick the market's closing price (basis last_close), within "
                  "PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS", 0 <= before <= max_age,
-                 f"{before:.3f} s before the close at {iso_ms(closed_at)}; limit {max_age} s")
+                 f"{before:.3f} s before the close at {iso_ms(closed_at)}; "
+                 f"limit {_limit(rules, 'close_price_max_age_seconds')}")
 
 
 def _tick_sources(*, symbol: str, at: datetime, source: str) -> tuple[dict, str]:
@@ -255,6 +319,19 @@ def _price_lines(used: PriceUsed, moment: str) -> list[str]:
                      f"({q.age_seconds:.3f} s before {moment}) - {state}")
     lines.append("  checks:")
     lines.extend(f"    [{'ok' if c.ok else 'FAILED'}] {c.what}: {c.detail}" for c in used.checks)
+    if used.rules is not None:
+        lines += _rules_lines(used.rules)
+    return lines
+
+
+def _rules_lines(rules: RulesUsed) -> list[str]:
+    if not rules.recorded:
+        return ["  rules: none recorded with this result (decided before rules were kept): "
+                "checked against today's settings"]
+    lines = [f"  rules ({rules.origin}): " + ", ".join(
+        f"{setting_name(key, symbol=rules.symbol)}={rule_text(key, value)}" for key, value in rules.values.items())]
+    lines.extend(f"    today's setting differs: {name} was {was}, is {now}"
+                 for name, (was, now) in sorted(rules.changed.items()))
     return lines
 
 

@@ -38,6 +38,9 @@ class Prediction(models.Model):
     base_price_source = models.CharField(max_length=100)
     # The base tick's provenance, copied (ticks are pruned): markets.price.quotes_encode's shape.
     base_price_sources = models.JSONField(default=dict, blank=True)
+    # The rules in force when the base price was taken (predictions.rules.rules_in_force); empty
+    # on predictions created before rules were kept.
+    base_price_rules = models.JSONField(default=dict, blank=True)
 
     # The mid price recorded at verify_time (last tick at or before it, within staleness), or at the
     # last close before it when the market was closed at verify_time.
@@ -175,6 +178,9 @@ class VerificationAudit(models.Model):
     # bid, ask and quote time (markets.price.quotes_encode's shape).
     base_price_sources = models.JSONField(default=dict, blank=True)
     final_price_sources = models.JSONField(default=dict, blank=True)
+    # The rules this row's result was decided by (predictions.rules.rules_in_force: the bounds,
+    # quote and reference ages, the staleness limit); empty on rows written before they were kept.
+    rules = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
 
     class Meta:

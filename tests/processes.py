@@ -13,9 +13,11 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psutil
+import time_machine
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +37,17 @@ def child_database_url() -> str:
 def python_path() -> str:
     """A child's PYTHONPATH: the project, then ours (a shifted test clock, tests/clock, comes along)."""
     return os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+
+
+def clock_at(at: datetime) -> dict:
+    """A child's environment putting its wall clock at `at` when it starts (tests/clock), ticking on.
+
+    From the real time, also when this test process itself runs on a shifted clock.
+    """
+    hatch = time_machine.escape_hatch
+    real = hatch.time.time() if hatch.is_travelling() else time.time()
+    return {"TESTS_CLOCK_OFFSET": repr(at.timestamp() - real),
+            "PYTHONPATH": os.pathsep.join((str(ROOT / "tests" / "clock"), python_path()))}
 
 
 def child_env(**extra) -> dict:

@@ -18,11 +18,14 @@ def _name(common_name: str) -> x509.Name:
 def server_context(directory: Path) -> tuple[ssl.SSLContext, Path]:
     """An SSL context serving `localhost` and 127.0.0.1, and the CA file that trusts it."""
     now = datetime.now(UTC)
+    # OpenSSL checks validity against the machine's real clock, which a shifted test clock
+    # (TESTS_CLOCK: weeks ahead, say) does not move: valid a year either side.
+    valid = {"before": now - timedelta(days=366), "after": now + timedelta(days=366)}
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     authority = _name("goldsocial tests CA")
     ca = (x509.CertificateBuilder().subject_name(authority).issuer_name(authority)
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+          .not_valid_before(valid["before"]).not_valid_after(valid["after"])
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
           .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                        content_commitment=False, key_encipherment=False, data_encipherment=False,
@@ -31,7 +34,7 @@ def server_context(directory: Path) -> tuple[ssl.SSLContext, Path]:
           .sign(ca_key, hashes.SHA256()))
     leaf = (x509.CertificateBuilder().subject_name(_name("localhost")).issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+            .not_valid_before(valid["before"]).not_valid_after(valid["after"])
             .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
                                                         x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
                            critical=False)

@@ -11,6 +11,7 @@ from markets.selectors import tick_at_or_before
 from markets.trust import tick_is_trustworthy
 from predictions import conditions
 from predictions.models import Prediction, PredictionOption
+from predictions.rules import rules_in_force
 from predictions.services.verification import deadline_close
 
 
@@ -88,7 +89,7 @@ def prediction_create(*, creator, symbol: str, question: str, verify_time: datet
             creator=creator, symbol=symbol, question=question, verification=verification,
             verify_time=verify_time, created_at=now,
             base_price=tick.mid, base_price_at=tick.timestamp, base_price_source=tick.source,
-            base_price_sources=tick.sources,
+            base_price_sources=tick.sources, base_price_rules=rules_in_force(symbol=symbol),
         )
         PredictionOption.objects.bulk_create(
             PredictionOption(prediction=prediction, key=key, text=option["text"].strip(), condition=texts[key],

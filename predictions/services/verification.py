@@ -30,6 +30,7 @@ from markets.trust import trustworthy_ticks
 from predictions import events
 from predictions.models import Notification, Prediction, PredictionOption, VerificationAudit
 from predictions.outcomes import Outcome, outcome_decide
+from predictions.rules import rules_in_force
 from predictions.services.delivery import notify_after_commit
 from predictions.services.notifications import notifications_create
 from predictions.services.sql import table
@@ -110,8 +111,8 @@ def _due(now: datetime, *, first_attempts_only: bool) -> QuerySet[Prediction]:
     settle = timedelta(seconds=settings.PREDICTION_SETTLE_SECONDS)
     closed = [s for s in settings.SYMBOLS_ALL if deadline_close(symbol=s, verify_time=now)]
     # Provider timestamps, not arrival: a tick stamped after verify_time means the feed has
-    # moved past it. (A later cycle could still store an older-stamped tick if its providers'
-    # quotes lag; the settle delay never covered that either.)
+    # moved past it, and the price cycle never stores a tick stamped at or before a symbol's
+    # newest (markets.services, BEHIND): the last tick at or before verify_time is then final.
     moved_past = Exists(PriceTick.objects.filter(trustworthy_ticks(), symbol=OuterRef("symbol"),
                                                  timestamp__gt=OuterRef("verify_time")))
     due = (Prediction.objects
@@ -266,7 +267,7 @@ def _audit(p: Prediction, outcome: Outcome, *, now: datetime, final_tick: PriceT
         price_change_percent=outcome.price_change_percent,
         base_price_sources=p.base_price_sources,
         final_price_sources=final_tick.sources if final_tick is not None and outcome.final_price is not None else {},
-        note=outcome.note,
+        rules=rules_in_force(symbol=p.symbol), note=outcome.note,
     )
 
 
@@ -350,6 +351,7 @@ def prediction_verify_manual(*, prediction_id: int, option_key: str, note: str, 
             final_price_source=p.final_price_source, final_price_basis=p.final_price_basis,
             price_change_percent=p.price_change_percent, note=note,
             base_price_sources=p.base_price_sources, final_price_sources=_final_sources(p),
+            rules=_final_rules(p),
         )
         kind = Notification.Kind.CORRECTION if correction else Notification.Kind.VOTE_RESULT
         votes_mark(correct_options={p.pk: option.pk}, notify=kind, now=now)
@@ -360,6 +362,21 @@ def prediction_verify_manual(*, prediction_id: int, option_key: str, note: str, 
     logger.info("prediction #%s %s by %s: option %s", p.pk, "corrected" if correction else "verified",
                 by, option.key)
     return p
+
+
+def _final_rules(p: Prediction) -> dict:
+    """The rules the final price was taken under, as the audit row that recorded that price kept them.
+
+    A manual row changes the option, not the price: it carries the price's rules on, so the
+    newest row still checks the price against the rules that chose it. Today's when none were
+    kept (no price yet, or a row from before rules were kept).
+    """
+    if p.final_price_at is not None:
+        earlier = (p.audits.filter(final_price_at=p.final_price_at).exclude(rules={})
+                   .order_by("-at", "-id").values_list("rules", flat=True).first())
+        if earlier:
+            return earlier
+    return rules_in_force(symbol=p.symbol)
 
 
 def _final_sources(p: Prediction) -> dict:

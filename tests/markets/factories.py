@@ -17,8 +17,10 @@ HTTP = HttpConfig(connect_timeout=1.0, read_timeout=2.0, retries=1, pool_size=8)
 # serves, and the settings that point each at a server.
 PROVIDERS = ["swissquote", "goldapi", "coinbase", "kraken", "bitstamp"]
 BASE_URL_SETTINGS = [f"{name.upper()}_BASE_URL" for name in PROVIDERS]
+# One bound of 5 % for both jumps and agreement: the rules' own tests are about their logic; the
+# per-symbol bounds have theirs (test_trust's "bounds per market").
 RULES = Rules(quote_max_age=timedelta(seconds=30), max_jump_percent=Decimal("5"),
-              jump_reference_age=timedelta(seconds=120))
+              jump_reference_age=timedelta(seconds=120), agree_percent=Decimal("5"))
 
 
 def price(symbol="XAUUSD", mid="4161.0", *, age=1, source="swissquote", now=NOW) -> Price:

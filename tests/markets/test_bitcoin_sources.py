@@ -64,3 +64,13 @@ def test_it_serves_bitcoin_quotes_that_agree_within_a_tenth_of_a_percent_of_thei
     median = statistics.median(q.mid for q in quotes)
     assert len(quotes) == 3
     assert all(abs(q.mid - median) / median * 100 <= Decimal("0.1") for q in quotes), quotes
+
+
+def test_it_sets_aside_a_bitcoin_source_3_percent_off_by_the_agreement_bound_not_the_jump_bound(cycle):
+    # 3 % above Coinbase and Kraken: inside BTCUSD's jump bound (5), beyond its agreement bound (1).
+    summary = cycle(bitstamp=("86484", "86486"))
+
+    assert summary == "6 prices: 6 fresh"
+    tick = PriceTick.objects.get(symbol="BTCUSD")
+    assert (tick.source, tick.mid) == ("median(coinbase,kraken)", Decimal("83965.0425"))
+    assert "agreement bound 1.0%" in tick.sources["bitstamp"]

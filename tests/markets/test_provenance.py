@@ -79,30 +79,29 @@ def test_it_shows_the_sources_in_the_history_on_request(cycle, client):
     ]
 
 
-def test_it_averages_a_source_3_percent_off_within_the_default_bound_and_shows_both_quotes(cycle, client):
-    # PRICE_MAX_JUMP_PERCENT (5 by default) is the bound for two sources disagreeing: 3 % is
-    # inside it, so the stored price sits halfway, and the provenance shows why.
+def test_it_refuses_two_fx_sources_3_percent_apart_under_the_default_fx_bound(cycle, client):
+    summary = cycle(kraken={"ZEURZUSD": KRAKEN_EUR_OFF})
+    cycle(after=5, kraken={"ZEURZUSD": KRAKEN_EUR_OFF})
+
+    assert ("failed: EURUSD (swissquote (1.15616) and kraken (1.190845) disagree by 3.00%, beyond the "
+            "agreement bound of 0.1%: no price)") in summary
+    assert not PriceTick.objects.filter(symbol="EURUSD").exists()
+    assert client.get("/api/prices/?symbols=EURUSD").json()["prices"] == []
+    assert 'goldsocial_price_disagreements_total{symbol="EURUSD"} 2.0' in client.get("/metrics").content.decode()
+
+
+def test_it_averages_two_fx_sources_3_percent_apart_when_the_operator_widens_the_bound(cycle, settings):
+    settings.PRICE_AGREE_PERCENT_BY_SYMBOL = {**settings.PRICE_AGREE_PERCENT_BY_SYMBOL, "EURUSD": 5.0}
+
     summary = cycle(kraken={"ZEURZUSD": KRAKEN_EUR_OFF})
 
     assert summary == "6 prices: 6 fresh"
     tick = PriceTick.objects.get(symbol="EURUSD")
     assert (tick.source, tick.mid) == ("median(kraken,swissquote)", Decimal("1.1735025"))
     assert tick.sources["kraken"] == " ".join(KRAKEN_EUR_OFF) + " 0"
-    assert shown(client, "EURUSD")["price"] == 1.1735025
 
 
-def test_it_refuses_two_fx_sources_3_percent_apart_under_a_tighter_bound(cycle, client, settings):
-    settings.PRICE_MAX_JUMP_PERCENT = 2.0
-
-    summary = cycle(kraken={"ZEURZUSD": KRAKEN_EUR_OFF})
-
-    assert "failed: EURUSD (swissquote (1.15616) and kraken (1.190845) disagree: no price)" in summary
-    assert not PriceTick.objects.filter(symbol="EURUSD").exists()
-    assert client.get("/api/prices/?symbols=EURUSD").json()["prices"] == []
-
-
-def test_it_sets_aside_a_source_jumping_3_percent_and_keeps_it_in_the_provenance(cycle, client, settings):
-    settings.PRICE_MAX_JUMP_PERCENT = 2.0
+def test_it_sets_aside_a_source_jumping_3_percent_and_keeps_it_in_the_provenance(cycle, client):
     cycle()
 
     summary = cycle(after=5, kraken={"ZEURZUSD": KRAKEN_EUR_OFF})

@@ -199,15 +199,19 @@ def test_it_reports_closed_markets_as_closed_at_the_weekend_and_prices_btc(https
 
 
 def test_it_polls_a_closed_market_only_rarely(httpserver, cycle):
-    # Bitstamp, like every bitcoin exchange, trades at the weekend: its ticker is of now.
-    httpserver.expect_request(BITSTAMP_PATH).respond_with_data(bitstamp_at(updated=SATURDAY))
-    serve_all(httpserver, ts_ms=NOW_MS + 2 * 86_400_000, updated=NOW + timedelta(days=2))
+    def serve(at):
+        httpserver.clear()
+        # Bitstamp, like every bitcoin exchange, trades at the weekend: its ticker is of now (and
+        # a newer one each cycle: a tick no newer than the last is not stored).
+        httpserver.expect_request(BITSTAMP_PATH).respond_with_data(bitstamp_at(updated=at))
+        serve_all(httpserver, ts_ms=NOW_MS + 2 * 86_400_000, updated=NOW + timedelta(days=2))
+    serve(SATURDAY)
     cycle(now=SATURDAY)
-    first = len(httpserver.log)
+    serve(SATURDAY + timedelta(seconds=5))
 
     summary = cycle(now=SATURDAY + timedelta(seconds=5))
 
-    asked = [request.path for request, _ in httpserver.log[first:]]
+    asked = [request.path for request, _ in httpserver.log]
     assert sorted(asked) == ["/0/public/Ticker", BITSTAMP_PATH, "/v2/prices/BTC-USD/spot"]
     assert summary == "6 prices: 1 fresh, 5 closed"
 

@@ -14,6 +14,9 @@ MARKET_VARIABLES = [
     "PRICE_QUOTE_MAX_AGE_SECONDS", "PRICE_MAX_JUMP_PERCENT", "PRICE_JUMP_REFERENCE_SECONDS",
     "PRICE_CACHE_TTL_SECONDS", "PRICE_LAST_KNOWN_TTL_SECONDS", "PRICE_HISTORY_RETENTION_DAYS",
     "PRICE_HISTORY_MAX_ROWS", "MARKET_CLOSED_POLL_SECONDS", "PRICE_FROZEN_SECONDS", "PRICE_FETCHER_INTERVAL",
+    "PRICE_AGREE_PERCENT",
+    *(f"{bound}_{symbol}" for bound in ("PRICE_AGREE_PERCENT", "PRICE_MAX_JUMP_PERCENT")
+      for symbol in ("XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD")),
 ]
 
 
@@ -77,6 +80,18 @@ def test_it_reads_an_ordered_provider_list_and_a_base_url_without_its_trailing_s
     ("PRICE_QUOTE_MAX_AGE_SECONDS", "0"),
     ("PRICE_MAX_JUMP_PERCENT", "-5"),
     ("PRICE_MAX_JUMP_PERCENT", "five"),
+    ("PRICE_MAX_JUMP_PERCENT", "0"),
+    ("PRICE_MAX_JUMP_PERCENT", "51"),
+    ("PRICE_MAX_JUMP_PERCENT", "inf"),
+    ("PRICE_MAX_JUMP_PERCENT_BTCUSD", "nan"),
+    ("PRICE_MAX_JUMP_PERCENT_BTCUSD", "-1"),
+    ("PRICE_AGREE_PERCENT", "0"),
+    ("PRICE_AGREE_PERCENT", "-0.1"),
+    ("PRICE_AGREE_PERCENT", "a tenth"),
+    ("PRICE_AGREE_PERCENT", "50.5"),
+    ("PRICE_AGREE_PERCENT_EURUSD", "0"),
+    ("PRICE_AGREE_PERCENT_EURUSD", "1e3"),
+    ("PRICE_AGREE_PERCENT_EURUSD", "0.1%"),
     ("PRICE_JUMP_REFERENCE_SECONDS", "x"),
     ("PRICE_CACHE_TTL_SECONDS", "0"),
     ("PRICE_LAST_KNOWN_TTL_SECONDS", "10"),
@@ -101,3 +116,43 @@ def test_it_sets_aside_frozen_feeds_after_two_minutes_by_default_and_reads_zero_
 def test_it_refuses_a_frozen_limit_under_two_fetch_intervals_naming_both(load):
     with pytest.raises(ImproperlyConfigured, match=r"PRICE_FROZEN_SECONDS=25 .*PRICE_FETCHER_INTERVAL \(30\)"):
         load(PRICE_FROZEN_SECONDS="25", PRICE_FETCHER_INTERVAL="15")
+
+
+# --- the bounds per market ---------------------------------------------------------------------
+
+def test_it_defaults_each_symbol_to_its_asset_classes_bounds(load):
+    conf = load()
+
+    assert conf["PRICE_AGREE_PERCENT_BY_SYMBOL"] == {"XAUUSD": 0.3, "XAGUSD": 0.3, "EURUSD": 0.1, "GBPUSD": 0.1,
+                                                     "USDJPY": 0.1, "BTCUSD": 1.0}
+    assert conf["PRICE_MAX_JUMP_PERCENT_BY_SYMBOL"] == {"XAUUSD": 3.0, "XAGUSD": 3.0, "EURUSD": 1.0,
+                                                        "GBPUSD": 1.0, "USDJPY": 1.0, "BTCUSD": 5.0}
+
+
+def test_it_takes_a_symbols_own_bound_over_the_global_one_over_the_class_default(load):
+    conf = load(PRICE_AGREE_PERCENT="0.2", PRICE_AGREE_PERCENT_EURUSD="0.05", PRICE_MAX_JUMP_PERCENT_BTCUSD="8")
+
+    assert conf["PRICE_AGREE_PERCENT_BY_SYMBOL"]["EURUSD"] == 0.05
+    assert conf["PRICE_AGREE_PERCENT_BY_SYMBOL"]["GBPUSD"] == 0.2
+    assert conf["PRICE_AGREE_PERCENT_BY_SYMBOL"]["BTCUSD"] == 0.2
+    assert conf["PRICE_MAX_JUMP_PERCENT_BY_SYMBOL"]["BTCUSD"] == 8.0
+    assert conf["PRICE_MAX_JUMP_PERCENT_BY_SYMBOL"]["XAUUSD"] == 3.0
+
+
+def test_it_accepts_bounds_at_the_ceiling(load):
+    conf = load(PRICE_AGREE_PERCENT_BTCUSD="50", PRICE_MAX_JUMP_PERCENT_BTCUSD="50")
+
+    assert (conf["PRICE_AGREE_PERCENT_BY_SYMBOL"]["BTCUSD"], conf["PRICE_MAX_JUMP_PERCENT_BY_SYMBOL"]["BTCUSD"]) \
+        == (50.0, 50.0)
+
+
+def test_it_refuses_an_agreement_bound_wider_than_the_jump_bound_naming_both(load):
+    with pytest.raises(ImproperlyConfigured, match=r"^PRICE_AGREE_PERCENT_EURUSD=2 is not valid: expected at most "
+                                                   r"EURUSD's jump bound \(1, from the fx default"):
+        load(PRICE_AGREE_PERCENT_EURUSD="2")
+
+
+def test_it_names_the_jump_variable_when_a_jump_bound_falls_under_the_agreement_bound(load):
+    with pytest.raises(ImproperlyConfigured, match=r"^PRICE_MAX_JUMP_PERCENT=0.2 is not valid: expected at least "
+                                                   r"XAUUSD's agreement bound \(0.3, from the metals default"):
+        load(PRICE_MAX_JUMP_PERCENT="0.2")

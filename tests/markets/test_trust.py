@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 
 from markets.models import PriceTick
-from markets.trust import tick_is_trustworthy
+from markets.price import Price
+from markets.trust import Disagreement, Rules, price_combine, tick_is_trustworthy
 from tests.markets.factories import NOW, combine, quote, reference
 
 # --- the rules --------------------------------------------------------------------------------
@@ -207,7 +208,86 @@ def test_it_takes_two_sources_exactly_the_bound_apart_as_agreeing():
 def test_it_names_both_sources_when_two_disagree():
     _, problems = combine([quote(4000, "a"), quote(4600, "b")])
 
-    assert problems == ["a (4000) and b (4600) disagree: no price"]
+    assert problems == ["a (4000) and b (4600) disagree by 15.00%, beyond the agreement bound of 5%: no price"]
+
+
+# --- bounds per market (Rules.from_settings: the defaults of the settings) ----------------------
+
+def fx(mid, source):
+    return Price.from_bid_ask(symbol="EURUSD", bid=Decimal(mid), ask=Decimal(mid), timestamp=NOW, source=source)
+
+
+def btc(mid, source):
+    return Price.from_bid_ask(symbol="BTCUSD", bid=Decimal(mid), ask=Decimal(mid), timestamp=NOW, source=source)
+
+
+def test_it_reads_each_symbols_own_bounds_from_the_settings(settings):
+    settings.PRICE_AGREE_PERCENT_BY_SYMBOL = {"EURUSD": 0.1, "BTCUSD": 1.0}
+    settings.PRICE_MAX_JUMP_PERCENT_BY_SYMBOL = {"EURUSD": 1.0, "BTCUSD": 5.0}
+
+    eur, btc_ = Rules.from_settings("EURUSD"), Rules.from_settings("BTCUSD")
+
+    assert (eur.agree_percent, eur.max_jump_percent) == (Decimal("0.1"), Decimal("1.0"))
+    assert (btc_.agree_percent, btc_.max_jump_percent) == (Decimal("1.0"), Decimal("5.0"))
+
+
+def test_it_gives_no_eurusd_price_from_sources_3_percent_apart_and_says_why():
+    price, problems = price_combine(symbol="EURUSD", quotes=[fx("1.0800", "swissquote"), fx("1.1113", "kraken")],
+                                    reference=None, now=NOW, rules=Rules.from_settings("EURUSD"))
+
+    assert price is None
+    assert problems == ["swissquote (1.0800) and kraken (1.1113) disagree by 2.90%, beyond the agreement bound "
+                        "of 0.1%: no price"]
+    assert isinstance(problems[0], Disagreement)
+
+
+def test_it_gives_no_eurusd_price_from_sources_apart_by_less_than_the_jump_bound_but_more_than_agreement():
+    price, problems = price_combine(symbol="EURUSD", quotes=[fx("1.0800", "swissquote"), fx("1.0870", "kraken")],
+                                    reference=None, now=NOW, rules=Rules.from_settings("EURUSD"))
+
+    assert price is None and "disagree by 0.65%" in problems[0]
+
+
+def test_it_takes_the_median_of_eurusd_sources_a_hundredth_of_a_percent_apart():
+    price, problems = price_combine(symbol="EURUSD", quotes=[fx("1.08000", "swissquote"), fx("1.08010", "kraken")],
+                                    reference=None, now=NOW, rules=Rules.from_settings("EURUSD"))
+
+    assert (price.mid, price.source, problems) == (Decimal("1.08005"), "median(kraken,swissquote)", [])
+
+
+def test_it_sets_aside_the_bitcoin_source_3_percent_off_the_two_that_agree_by_the_agreement_bound():
+    quotes = [btc("84000", "coinbase"), btc("84100", "kraken"), btc("86520", "bitstamp")]
+
+    price, problems = price_combine(symbol="BTCUSD", quotes=quotes, reference=None, now=NOW,
+                                    rules=Rules.from_settings("BTCUSD"))
+
+    # 3 % is inside BTCUSD's jump bound (5): only the agreement bound (1) sets it aside.
+    assert (price.mid, price.source) == (Decimal("84050"), "median(coinbase,kraken)")
+    assert [q.source for q, _ in price.set_aside] == ["bitstamp"]
+    assert problems == ["bitstamp: outlier (86520 vs median 84100: 2.88% off, agreement bound 1.0%)"]
+    assert isinstance(problems[0], Disagreement)
+
+
+def test_it_takes_three_bitcoin_sources_within_the_agreement_bound():
+    quotes = [btc("84000", "coinbase"), btc("84100", "kraken"), btc("84800", "bitstamp")]
+
+    price, problems = price_combine(symbol="BTCUSD", quotes=quotes, reference=None, now=NOW,
+                                    rules=Rules.from_settings("BTCUSD"))
+
+    assert (price.mid, price.source, problems) == (Decimal("84100"), "median(bitstamp,coinbase,kraken)", [])
+
+
+def test_it_wants_a_jump_confirmed_by_a_source_within_the_agreement_bound_of_it():
+    rules = Rules.from_settings("EURUSD")  # agree 0.1 %, jump 1 %
+    ref = Price(symbol="EURUSD", bid=Decimal("1.08"), ask=Decimal("1.08"), mid=Decimal("1.08"),
+                timestamp=NOW, source="swissquote")
+
+    # Both jumped up, but 0.5 % apart: neither confirms the other.
+    price, problems = price_combine(symbol="EURUSD", quotes=[fx("1.1000", "swissquote"), fx("1.1055", "kraken")],
+                                    reference=ref, now=NOW, rules=rules)
+
+    assert price is None
+    assert all("not confirmed" in p for p in problems)
 
 
 # --- stored ticks -------------------------------------------------------------------------------

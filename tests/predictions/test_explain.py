@@ -156,18 +156,66 @@ def test_it_explains_a_corrected_result_showing_the_match_and_the_correction(ver
         "2010", set_aside=FROZEN)
 
 
-def test_it_flags_a_failed_staleness_check(alice, settings):
+def test_it_checks_a_result_against_the_rules_recorded_with_it_and_names_todays_when_they_differ(alice, settings):
+    prediction = make_prediction(alice, base_sources=two_sources("2000"))
+    add_tick(mid="2010", at=FINAL_AT, sources=two_sources("2010"))
+    verify(AFTER)  # under PRICE_STALENESS_SECONDS=30: the final tick is 2 s before verify_time
+    settings.PRICE_STALENESS_SECONDS = 1  # tightened since
+    settings.PRICE_AGREE_PERCENT_BY_SYMBOL = {**settings.PRICE_AGREE_PERCENT_BY_SYMBOL, "XAUUSD": 0.2}
+
+    e = prediction_explain(prediction_id=prediction.pk)
+    text = explain_text(prediction.pk)
+
+    assert e.final is not None and all(c.ok for c in e.base.checks + e.final.checks)
+    audit = VerificationAudit.objects.get()
+    assert (f"[ok] final tick at or before verify_time, within the staleness limit: 2.000 s before verify_time; "
+            f"limit PRICE_STALENESS_SECONDS=30 s (recorded in audit row #{audit.pk}; today's setting is 1 s)") in text
+    assert "today's setting differs: PRICE_STALENESS_SECONDS was 30 s, is 1 s" in text
+    assert "today's setting differs: PRICE_AGREE_PERCENT_XAUUSD was 0.3%, is 0.2%" in text
+    assert "[ok] base tick fresh at creation: 1.000 s before creation; limit PRICE_STALENESS_SECONDS=30 s " \
+           "(recorded at creation; today's setting is 1 s)" in text
+    assert audit.rules == {"agree_percent": "0.3", "max_jump_percent": "3.0", "quote_max_age_seconds": 30,
+                           "jump_reference_seconds": 120, "staleness_seconds": 30,
+                           "close_price_max_age_seconds": 900}
+
+
+def test_it_carries_the_final_prices_rules_into_a_manual_correction(verified, operator, settings):
+    settings.PRICE_STALENESS_SECONDS = 1
+    prediction_verify_manual(prediction_id=verified.pk, option_key="C", note="", by=operator, now=AFTER + HOUR)
+
+    assert VerificationAudit.objects.get(kind="correction").rules["staleness_seconds"] == 30
+    assert prediction_explain(prediction_id=verified.pk).final.checks[0].ok
+
+
+def test_it_says_plainly_when_no_rules_were_recorded_and_checks_todays_labelled(alice, settings):
     prediction = make_prediction(alice)
     add_tick(mid="2010", at=FINAL_AT)
     verify(AFTER)
-    settings.PRICE_STALENESS_SECONDS = 1  # tightened since: the check says the price is now too old
+    # A result from before rules were kept.
+    Prediction.objects.filter(pk=prediction.pk).update(base_price_rules={})
+    VerificationAudit.objects.update(rules={})
+    settings.PRICE_STALENESS_SECONDS = 1
 
     e = prediction_explain(prediction_id=prediction.pk)
+    text = explain_text(prediction.pk)
 
-    assert e.final is not None
     check = e.final.checks[0]
-    assert not check.ok and "2.000 s before verify_time; limit PRICE_STALENESS_SECONDS=1 s" in check.detail
-    assert "[FAILED] final tick at or before verify_time" in explain_text(prediction.pk)
+    assert not check.ok
+    assert check.detail == ("2.000 s before verify_time; limit PRICE_STALENESS_SECONDS=1 s (today's setting: none "
+                            "recorded with this result)")
+    assert "rules: none recorded with this result (decided before rules were kept): checked against today's " \
+           "settings" in text
+
+
+def test_it_flags_final_quotes_further_apart_than_the_recorded_agreement_bound(alice):
+    prediction = make_prediction(alice)
+    add_tick(mid="2010", at=FINAL_AT, sources={"goldapi": "2000 2000 0", "swissquote": "2020 2020 0"})
+    verify(AFTER)
+
+    check = next(c for c in prediction_explain(prediction_id=prediction.pk).final.checks if "agree" in c.what)
+
+    assert not check.ok
+    assert check.detail.startswith("1.0000% apart; limit PRICE_AGREE_PERCENT_XAUUSD=0.3% (recorded in audit row #")
 
 
 def test_it_explains_an_active_prediction_without_a_final_price(alice):
