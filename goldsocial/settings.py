@@ -125,8 +125,6 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    # Tests that start real processes need the test database in a file, not in memory.
-    _db["TEST"] = {"NAME": str(BASE_DIR / f"test_db{os.environ.get('PYTEST_XDIST_WORKER', '')}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     if DB_POOL:
         # The ASGI web server runs sync views in threads: a pool bounds its connections.
@@ -144,7 +142,6 @@ else:
     )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
 # --- Redis: cache, channel layer, task broker ------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
