@@ -1,7 +1,8 @@
 """GoldSocial settings, read from the environment (and a `.env` file when present).
 
-Every variable is listed with its default in README.md and .env.example. A bad value stops
-start-up with ImproperlyConfigured naming the variable.
+Every variable is listed with its default in README.md and .env.example (tests/test_env_example.py
+checks both against what this module reads). A bad value stops start-up with ImproperlyConfigured
+naming the variable as the operator set it (an old name of a renamed one included: goldsocial/env.py).
 """
 
 import os

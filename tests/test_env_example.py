@@ -127,6 +127,11 @@ def test_it_says_what_each_variable_is_on_the_line_above():
     assert bare == []
 
 
+def test_readme_documents_every_variable_the_settings_read(read):
+    readme = (ROOT / "README.md").read_text()
+    assert sorted(name for name in read if f"`{name}`" not in readme) == []
+
+
 def test_it_uses_no_old_name_of_a_renamed_variable():
     assert sorted(set(_listed()) & set(RENAMED)) == []
 
