@@ -26,7 +26,7 @@ run: $(STAMP) .env
 ## make demo: like run, offline: simulated prices, sample feeds served locally, sample data.
 ## (`env`, not a shell: make's own child must be the launcher, which watches make.)
 DEMO_ENV := DEMO_MODE=true DEBUG=true DATABASE_URL=sqlite:///demo.sqlite3 MARKET_DATA_PROVIDERS=simulated \
-	NEWS_FETCHER_INTERVAL=60 OUTBOUND_ALLOWED_NETWORKS=127.0.0.0/8
+	NEWS_FETCHER_INTERVAL_SECONDS=60 OUTBOUND_ALLOWED_NETWORKS=127.0.0.0/8
 demo: $(STAMP)
 	env $(DEMO_ENV) $(BIN)/python -m goldsocial.launcher --procfile Procfile.demo --demo-seed
 

@@ -38,4 +38,4 @@ class ProcessConnectionPool(redis.BlockingConnectionPool):
                 raise
             raise redis.ConnectionError(
                 f"all {self.max_connections} Redis connections of this process stayed busy for {self.timeout} s "
-                "(REDIS_MAX_CONNECTIONS, REDIS_POOL_TIMEOUT)") from None
+                "(REDIS_MAX_CONNECTIONS, REDIS_POOL_TIMEOUT_SECONDS)") from None

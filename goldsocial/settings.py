@@ -1,7 +1,8 @@
 """GoldSocial settings, read from the environment (and a `.env` file when present).
 
-Every variable is listed with its default in README.md and .env.example. A bad value stops
-start-up with ImproperlyConfigured naming the variable.
+Every variable is listed with its default in README.md and .env.example (tests/test_env_example.py
+checks both against what this module reads). A bad value stops start-up with ImproperlyConfigured
+naming the variable as the operator set it (an old name of a renamed one included: goldsocial/env.py).
 """
 
 import os
@@ -21,6 +22,7 @@ from goldsocial.env import (
     env_networks,
     env_percent,
     env_rate,
+    env_source,
     env_str,
     env_url,
     redact_url,
@@ -124,8 +126,6 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    # Tests that start real processes need the test database in a file, not in memory.
-    _db["TEST"] = {"NAME": str(BASE_DIR / f"test_db{os.environ.get('PYTEST_XDIST_WORKER', '')}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     if DB_POOL:
         # The ASGI web server runs sync views in threads: a pool bounds its connections.
@@ -143,14 +143,13 @@ else:
     )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
 # --- Redis: cache, channel layer, task broker ------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
 # One pool per process, bounded, whatever the number of open sockets (goldsocial/redis_pool.py);
-# a caller finding every connection busy waits REDIS_POOL_TIMEOUT seconds, then gets an error.
+# a caller finding every connection busy waits REDIS_POOL_TIMEOUT_SECONDS, then gets an error.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 16, minimum=1, maximum=1000)
-REDIS_POOL_TIMEOUT = env_float("REDIS_POOL_TIMEOUT", 2.0, minimum=0.01)
+REDIS_POOL_TIMEOUT = env_float("REDIS_POOL_TIMEOUT_SECONDS", 2.0, minimum=0.01)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -182,16 +181,16 @@ CHANNEL_LAYERS = {
 # --- Jobs (django-q2) -------------------------------------------------------------------
 JOB_INTERVALS = {}
 for _key, _var, _default in (
-    ("price_fetcher", "PRICE_FETCHER_INTERVAL", 5),
-    ("news_fetcher", "NEWS_FETCHER_INTERVAL", 900),
-    ("prediction_verifier", "PREDICTION_VERIFIER_INTERVAL", 60),
-    ("notification_delivery", "NOTIFICATION_DELIVERY_INTERVAL", 15),
+    ("price_fetcher", "PRICE_FETCHER_INTERVAL_SECONDS", 5),
+    ("news_fetcher", "NEWS_FETCHER_INTERVAL_SECONDS", 900),
+    ("prediction_verifier", "PREDICTION_VERIFIER_INTERVAL_SECONDS", 60),
+    ("notification_delivery", "NOTIFICATION_DELIVERY_INTERVAL_SECONDS", 15),
 ):
     JOB_INTERVALS[_key] = env_int(_var, _default, minimum=1)
     try:
         cron_for_interval(JOB_INTERVALS[_key])
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{_var}={JOB_INTERVALS[_key]} is not valid: {exc}.") from None
+        raise ImproperlyConfigured(f"{env_source(_var)}={JOB_INTERVALS[_key]} is not valid: {exc}.") from None
 JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 7, minimum=1)
 # Extra jobs (key -> (name, entry point, interval)); used by benchmarks and tests.
 EXTRA_JOBS: dict = {}
@@ -246,8 +245,8 @@ COINBASE_BASE_URL = env_url("COINBASE_BASE_URL", "https://api.coinbase.com")
 KRAKEN_BASE_URL = env_url("KRAKEN_BASE_URL", "https://api.kraken.com")
 BITSTAMP_BASE_URL = env_url("BITSTAMP_BASE_URL", "https://www.bitstamp.net")
 GOLDAPI_BASE_URL = env_url("GOLDAPI_BASE_URL", "https://api.gold-api.com")
-MARKET_HTTP_CONNECT_TIMEOUT = env_float("MARKET_HTTP_CONNECT_TIMEOUT", 1.0, minimum=0.05)
-MARKET_HTTP_READ_TIMEOUT = env_float("MARKET_HTTP_READ_TIMEOUT", 2.0, minimum=0.05)
+MARKET_HTTP_CONNECT_TIMEOUT = env_float("MARKET_HTTP_CONNECT_TIMEOUT_SECONDS", 1.0, minimum=0.05)
+MARKET_HTTP_READ_TIMEOUT = env_float("MARKET_HTTP_READ_TIMEOUT_SECONDS", 2.0, minimum=0.05)
 MARKET_HTTP_RETRIES = env_int("MARKET_HTTP_RETRIES", 1, minimum=0, maximum=3)
 MARKET_HTTP_WORKERS = env_int("MARKET_HTTP_WORKERS", 12, minimum=1, maximum=64)
 MARKET_BREAKER_FAILURES = env_int("MARKET_BREAKER_FAILURES", 3, minimum=1)
@@ -311,14 +310,14 @@ PRICE_FROZEN_SECONDS = env_int("PRICE_FROZEN_SECONDS", 120, minimum=0)
 if 0 < PRICE_FROZEN_SECONDS < 2 * JOB_INTERVALS["price_fetcher"]:
     raise ImproperlyConfigured(
         f"PRICE_FROZEN_SECONDS={PRICE_FROZEN_SECONDS} is not valid: expected 0 (off) or at least two "
-        f"PRICE_FETCHER_INTERVAL ({2 * JOB_INTERVALS['price_fetcher']}).")
+        f"{env_source('PRICE_FETCHER_INTERVAL_SECONDS')} ({2 * JOB_INTERVALS['price_fetcher']}).")
 
 # --- News (docs/news.md) ---------------------------------------------------------------
 # Feeds are rows (news.NewsSource, edited in the admin); these bound how they are fetched.
 NEWS_FETCH_WORKERS = env_int("NEWS_FETCH_WORKERS", 8, minimum=1, maximum=64)
-NEWS_CONNECT_TIMEOUT = env_float("NEWS_CONNECT_TIMEOUT", 5.0, minimum=0.1)
-NEWS_READ_TIMEOUT = env_float("NEWS_READ_TIMEOUT", 15.0, minimum=0.1)
-NEWS_TOTAL_TIMEOUT = env_float("NEWS_TOTAL_TIMEOUT", 60.0, minimum=0.1)
+NEWS_CONNECT_TIMEOUT = env_float("NEWS_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+NEWS_READ_TIMEOUT = env_float("NEWS_READ_TIMEOUT_SECONDS", 15.0, minimum=0.1)
+NEWS_TOTAL_TIMEOUT = env_float("NEWS_TOTAL_TIMEOUT_SECONDS", 60.0, minimum=0.1)
 NEWS_MAX_FEED_BYTES = env_int("NEWS_MAX_FEED_BYTES", 5 * 1024 * 1024, minimum=1024)
 NEWS_MAX_ENTRIES_PER_FEED = env_int("NEWS_MAX_ENTRIES_PER_FEED", 200, minimum=1)
 NEWS_BACKOFF_BASE_SECONDS = env_int("NEWS_BACKOFF_BASE_SECONDS", 900, minimum=1)

@@ -1,5 +1,6 @@
 import contextlib
 import os
+from pathlib import Path
 
 import pytest
 import redis
@@ -48,16 +49,35 @@ def noop_job_only(settings, redis_url):
     return NOOP_INTERVAL
 
 
+def _is_postgres() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request):
+    """On SQLite the test database is a file, not memory: tests start real processes that use it.
+
+    One file per xdist worker (test_db.sqlite3, test_dbgw0.sqlite3, ...), as `make clean` and
+    .gitignore expect.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        worker = getattr(request.config, "workerinput", {}).get("workerid", "")
+        database.setdefault("TEST", {})["NAME"] = str(Path(settings.BASE_DIR) / f"test_db{worker}.sqlite3")
+
+
 @pytest.fixture
-def postgres(settings):
-    require_service(settings.IS_POSTGRES, "PostgreSQL",
+def postgres():
+    require_service(_is_postgres(), "PostgreSQL",
                     "run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/goldsocial")
 
 
 def pytest_collection_modifyitems(config, items):
-    from django.conf import settings
-
-    if settings.IS_POSTGRES:
+    if _is_postgres():
         return
     # PostgreSQL-only behaviour (select_for_update across processes) runs in the PostgreSQL
     # pass of `make test`; on SQLite those tests are deselected, not skipped.

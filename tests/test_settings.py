@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from goldsocial.env import env_bool, env_float, env_int, env_list, env_url, redact_url
+from goldsocial.env import (RENAMED, RenamedSettingWarning, env_bool, env_float, env_int, env_list, env_url,
+                            redact_url)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,9 +30,9 @@ def _start(**env):
     ("DATABASE_URL", "not a url", "DATABASE_URL"),
     ("REDIS_URL", "http://127.0.0.1:6379", "REDIS_URL"),
     ("DEBUG", "maybe", "DEBUG"),
-    ("PRICE_FETCHER_INTERVAL", "7", "PRICE_FETCHER_INTERVAL"),
-    ("NEWS_FETCHER_INTERVAL", "soon", "NEWS_FETCHER_INTERVAL"),
-    ("PREDICTION_VERIFIER_INTERVAL", "0", "PREDICTION_VERIFIER_INTERVAL"),
+    ("PRICE_FETCHER_INTERVAL_SECONDS", "7", "PRICE_FETCHER_INTERVAL_SECONDS"),
+    ("NEWS_FETCHER_INTERVAL_SECONDS", "soon", "NEWS_FETCHER_INTERVAL_SECONDS"),
+    ("PREDICTION_VERIFIER_INTERVAL_SECONDS", "0", "PREDICTION_VERIFIER_INTERVAL_SECONDS"),
     ("MARKET_SYMBOLS", "XAUUSD,DOGEUSD", "DOGEUSD"),
     ("PRICE_STALENESS_SECONDS", "-1", "PRICE_STALENESS_SECONDS"),
     ("QCLUSTER_WORKERS", "0", "QCLUSTER_WORKERS"),
@@ -39,7 +40,10 @@ def _start(**env):
     ("QCLUSTER_BROKER", "rabbitmq", "QCLUSTER_BROKER"),
     ("REDIS_MAX_CONNECTIONS", "0", "REDIS_MAX_CONNECTIONS"),
     ("REDIS_MAX_CONNECTIONS", "lots", "REDIS_MAX_CONNECTIONS"),
-    ("REDIS_POOL_TIMEOUT", "-1", "REDIS_POOL_TIMEOUT"),
+    ("REDIS_POOL_TIMEOUT_SECONDS", "-1", "REDIS_POOL_TIMEOUT_SECONDS"),
+    # A renamed variable set under its old name: the message names what the operator set.
+    ("PRICE_FETCHER_INTERVAL", "7", "PRICE_FETCHER_INTERVAL=7"),
+    ("REDIS_POOL_TIMEOUT", "-1", "REDIS_POOL_TIMEOUT='-1'"),
     ("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,10.0.0.0/33", "OUTBOUND_ALLOWED_NETWORKS"),
     ("OUTBOUND_ALLOWED_NETWORKS", "localhost", "OUTBOUND_ALLOWED_NETWORKS"),
     ("WS_MAX_CONNECTIONS_PER_IP", "0", "WS_MAX_CONNECTIONS_PER_IP"),
@@ -181,3 +185,76 @@ def test_it_reads_the_allowed_outbound_networks(monkeypatch):
     assert env_networks("X_TEST") == ["127.0.0.0/8", "fd00::/8", "10.1.2.3/32"]
     monkeypatch.delenv("X_TEST")
     assert env_networks("X_TEST") == []
+
+
+# --- Renamed variables: the old name is read for one release, with a warning ----------------
+
+def _job_intervals(**env):
+    """Settings' job intervals and start-up's stderr, in a fresh interpreter (one start-up)."""
+    environment = {k: v for k, v in os.environ.items() if k not in RENAMED and k not in RENAMED.values()}
+    environment.update({"DEBUG": "true", **env})
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
+                               "print(settings.JOB_INTERVALS['price_fetcher'])"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip()), result.stderr
+
+
+def test_it_reads_an_old_name_at_start_up_and_warns_once_naming_the_new_one():
+    interval, stderr = _job_intervals(PRICE_FETCHER_INTERVAL="10")
+
+    assert interval == 10
+    warnings = [line for line in stderr.splitlines() if "RenamedSettingWarning" in line]
+    assert len(warnings) == 1
+    assert "PRICE_FETCHER_INTERVAL is renamed PRICE_FETCHER_INTERVAL_SECONDS" in warnings[0]
+
+
+def test_it_starts_without_a_warning_under_the_new_name():
+    interval, stderr = _job_intervals(PRICE_FETCHER_INTERVAL_SECONDS="10")
+
+    assert interval == 10
+    assert "RenamedSettingWarning" not in stderr
+
+
+def test_it_reads_the_new_name_when_both_are_set_and_the_warning_says_so():
+    interval, stderr = _job_intervals(PRICE_FETCHER_INTERVAL="10", PRICE_FETCHER_INTERVAL_SECONDS="15")
+
+    assert interval == 15
+    assert "PRICE_FETCHER_INTERVAL is set but ignored: PRICE_FETCHER_INTERVAL_SECONDS" in stderr
+
+
+@pytest.mark.parametrize(("old", "new"), sorted(RENAMED.items()))
+def test_it_reads_each_renamed_variable_under_its_old_name_with_a_warning(monkeypatch, old, new):
+    monkeypatch.delenv(new, raising=False)
+    monkeypatch.setenv(old, "3")
+
+    with pytest.warns(RenamedSettingWarning, match=f"{old} is renamed {new}"):
+        assert env_float(new, 1.0) == 3.0
+
+
+def test_it_refuses_a_bad_value_under_the_old_name_naming_the_old_name(monkeypatch):
+    monkeypatch.delenv("NEWS_READ_TIMEOUT_SECONDS", raising=False)
+    monkeypatch.setenv("NEWS_READ_TIMEOUT", "soon")
+
+    with pytest.warns(RenamedSettingWarning), \
+            pytest.raises(ImproperlyConfigured, match=r"^NEWS_READ_TIMEOUT='soon' is not valid"):
+        env_float("NEWS_READ_TIMEOUT_SECONDS", 15.0)
+
+
+def test_it_ignores_a_bad_value_under_the_old_name_when_the_new_one_is_set(monkeypatch):
+    monkeypatch.setenv("NEWS_READ_TIMEOUT", "soon")
+    monkeypatch.setenv("NEWS_READ_TIMEOUT_SECONDS", "4")
+
+    with pytest.warns(RenamedSettingWarning, match="NEWS_READ_TIMEOUT is set but ignored"):
+        assert env_float("NEWS_READ_TIMEOUT_SECONDS", 15.0) == 4.0
+
+
+def test_every_renamed_duration_ends_in_seconds():
+    assert all(new.endswith("_SECONDS") and new.startswith(old) for old, new in RENAMED.items())
+
+
+def test_readme_lists_every_rename():
+    readme = (ROOT / "README.md").read_text()
+    for old, new in RENAMED.items():
+        assert f"| `{old}` | `{new}` |" in readme

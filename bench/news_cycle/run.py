@@ -116,6 +116,9 @@ def main() -> None:
     from news.services import news_fetch
 
     setup_test_environment()
+    if connection.vendor == "sqlite":
+        # A file, not memory: the fetch threads write through connections of their own.
+        connection.settings_dict["TEST"]["NAME"] = str(Path(settings.BASE_DIR) / "test_db_bench.sqlite3")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         NewsSource.objects.all().delete()

@@ -57,7 +57,7 @@ def test_it_records_runs_after_a_postgres_restart_without_restarting_qcluster(
     database_url = private_postgres.create_database("goldsocial")
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "DJANGO_SETTINGS_MODULE": "tests.settings_noop", "NOOP_INTERVAL": "1",
-           "PRICE_FETCHER_INTERVAL": "1", "MARKET_CLOSED_POLL_SECONDS": "1", "QCLUSTER_WORKERS": "2",
+           "PRICE_FETCHER_INTERVAL_SECONDS": "1", "MARKET_CLOSED_POLL_SECONDS": "1", "QCLUSTER_WORKERS": "2",
            "SECRET_KEY": "tests-only", "PYTHONPATH": python_path(), "PYTHONUNBUFFERED": "1",
            **quote_server.provider_env()}
     _manage(env, "migrate", "--noinput")  # registers the schedules (post_migrate)

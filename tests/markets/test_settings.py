@@ -9,11 +9,11 @@ from django.core.exceptions import ImproperlyConfigured
 SETTINGS = Path(__file__).resolve().parents[2] / "goldsocial" / "settings.py"
 MARKET_VARIABLES = [
     "DEMO_MODE", "MARKET_DATA_PROVIDERS", "SWISSQUOTE_BASE_URL", "COINBASE_BASE_URL", "KRAKEN_BASE_URL",
-    "BITSTAMP_BASE_URL", "GOLDAPI_BASE_URL", "MARKET_HTTP_CONNECT_TIMEOUT", "MARKET_HTTP_READ_TIMEOUT",
+    "BITSTAMP_BASE_URL", "GOLDAPI_BASE_URL", "MARKET_HTTP_CONNECT_TIMEOUT_SECONDS", "MARKET_HTTP_READ_TIMEOUT_SECONDS",
     "MARKET_HTTP_RETRIES", "MARKET_HTTP_WORKERS", "MARKET_BREAKER_FAILURES", "MARKET_BREAKER_COOLDOWN_SECONDS",
     "PRICE_QUOTE_MAX_AGE_SECONDS", "PRICE_MAX_JUMP_PERCENT", "PRICE_JUMP_REFERENCE_SECONDS",
     "PRICE_CACHE_TTL_SECONDS", "PRICE_LAST_KNOWN_TTL_SECONDS", "PRICE_HISTORY_RETENTION_DAYS",
-    "PRICE_HISTORY_MAX_ROWS", "MARKET_CLOSED_POLL_SECONDS", "PRICE_FROZEN_SECONDS", "PRICE_FETCHER_INTERVAL",
+    "PRICE_HISTORY_MAX_ROWS", "MARKET_CLOSED_POLL_SECONDS", "PRICE_FROZEN_SECONDS", "PRICE_FETCHER_INTERVAL_SECONDS",
     "PRICE_AGREE_PERCENT",
     *(f"{bound}_{symbol}" for bound in ("PRICE_AGREE_PERCENT", "PRICE_MAX_JUMP_PERCENT")
       for symbol in ("XAUUSD", "XAGUSD", "EURUSD", "GBPUSD", "USDJPY", "BTCUSD")),
@@ -69,9 +69,9 @@ def test_it_reads_an_ordered_provider_list_and_a_base_url_without_its_trailing_s
     ("BITSTAMP_BASE_URL", "file:///etc/passwd"),
     ("GOLDAPI_BASE_URL", ""),
     ("DEMO_MODE", "maybe"),
-    ("MARKET_HTTP_CONNECT_TIMEOUT", "fast"),
-    ("MARKET_HTTP_READ_TIMEOUT", "0"),
-    ("MARKET_HTTP_READ_TIMEOUT", "nan"),
+    ("MARKET_HTTP_CONNECT_TIMEOUT_SECONDS", "fast"),
+    ("MARKET_HTTP_READ_TIMEOUT_SECONDS", "0"),
+    ("MARKET_HTTP_READ_TIMEOUT_SECONDS", "nan"),
     ("MARKET_HTTP_RETRIES", "-1"),
     ("MARKET_HTTP_RETRIES", "10"),
     ("MARKET_HTTP_WORKERS", "0"),
@@ -110,12 +110,12 @@ def test_it_stops_start_up_on_a_bad_value_naming_the_variable(load, name, value)
 def test_it_sets_aside_frozen_feeds_after_two_minutes_by_default_and_reads_zero_as_off(load):
     assert load()["PRICE_FROZEN_SECONDS"] == 120
     assert load(PRICE_FROZEN_SECONDS="0")["PRICE_FROZEN_SECONDS"] == 0
-    assert load(PRICE_FROZEN_SECONDS="20", PRICE_FETCHER_INTERVAL="10")["PRICE_FROZEN_SECONDS"] == 20
+    assert load(PRICE_FROZEN_SECONDS="20", PRICE_FETCHER_INTERVAL_SECONDS="10")["PRICE_FROZEN_SECONDS"] == 20
 
 
 def test_it_refuses_a_frozen_limit_under_two_fetch_intervals_naming_both(load):
-    with pytest.raises(ImproperlyConfigured, match=r"PRICE_FROZEN_SECONDS=25 .*PRICE_FETCHER_INTERVAL \(30\)"):
-        load(PRICE_FROZEN_SECONDS="25", PRICE_FETCHER_INTERVAL="15")
+    with pytest.raises(ImproperlyConfigured, match=r"PRICE_FROZEN_SECONDS=25 .*PRICE_FETCHER_INTERVAL_SECONDS \(30\)"):
+        load(PRICE_FROZEN_SECONDS="25", PRICE_FETCHER_INTERVAL_SECONDS="15")
 
 
 # --- the bounds per market ---------------------------------------------------------------------

@@ -34,7 +34,7 @@ def load_settings(**env):
     ("WEBPUSH_CONCURRENCY", "many"),
     ("NOTIFICATION_DELIVERY_MAX_AGE_SECONDS", "59"),
     ("NOTIFICATION_DELIVERY_MAX_AGE_SECONDS", "a day"),
-    ("NOTIFICATION_DELIVERY_INTERVAL", "0"),
+    ("NOTIFICATION_DELIVERY_INTERVAL_SECONDS", "0"),
 ])
 def test_it_stops_start_up_on_a_bad_value_naming_the_variable(variable, value):
     result = load_settings(**{variable: value})
