@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from goldsocial.env import (RENAMED, RenamedSettingWarning, env_bool, env_float, env_int, env_list, env_url,
-                            redact_url)
+from goldsocial.env import RENAMED, RenamedSettingWarning, env_bool, env_float, env_int, env_list, env_url, redact_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
