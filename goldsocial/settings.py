@@ -336,6 +336,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "goldsocial.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "GoldSocial API", "VERSION": "0.1.0",

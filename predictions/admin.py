@@ -103,7 +103,7 @@ class PredictionAdmin(admin.ModelAdmin):
         # A prediction with votes or verification records shows as protected, so neither the
         # delete page nor the "delete selected" action can go ahead.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        refusals = [refusal for p in objs if (refusal := deletion.prediction_deletion_refusal(p))]
+        refusals = [str(refusal) for p in objs if (refusal := deletion.prediction_deletion_refusal(p))]
         if refusals:
             # The page shows missing permissions before protected objects; the refusal says more.
             return deleted, counts, set(), [*refusals, *protected]

@@ -5,7 +5,6 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -18,14 +17,22 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from goldsocial.fields import IsoMsField, StrictCharField
-from goldsocial.openapi import FIELD_ERRORS, NESTED_FIELD_ERRORS, NOT_AUTHENTICATED, NOT_FOUND, THROTTLED
+from goldsocial.openapi import (
+    FIELD_ERRORS,
+    NESTED_FIELD_ERRORS,
+    NOT_AUTHENTICATED,
+    NOT_FOUND,
+    THROTTLED,
+    field_errors_or_refused,
+    refused,
+)
 from goldsocial.outbound import url_refusal
 from goldsocial.timefmt import iso_ms
 from predictions import selectors
 from predictions.events import json_number, notification_message
 from predictions.models import Notification, Prediction, UserStats
 from predictions.services.cancellation import CancellationRefused, prediction_cancel
-from predictions.services.creation import PredictionRefused, prediction_create
+from predictions.services.creation import prediction_create
 from predictions.services.delivery import push_subscription_register
 from predictions.services.notifications import notifications_mark_read
 from predictions.services.votes import VoteRefused, vote_cast
@@ -169,11 +176,8 @@ class PredictionListCreate(generics.ListAPIView):
     def post(self, request):
         incoming = PredictionIn(data=request.data)
         incoming.is_valid(raise_exception=True)
-        try:
-            prediction, warnings = prediction_create(creator=request.user, now=timezone.now(),
-                                                     **incoming.validated_data)
-        except PredictionRefused as exc:
-            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        # Refused: PredictionRefused, answered as field errors by the exception handler.
+        prediction, warnings = prediction_create(creator=request.user, now=timezone.now(), **incoming.validated_data)
         prediction = selectors.prediction_list().get(pk=prediction.pk)
         return Response({**PredictionOut(prediction, context=self.get_serializer_context()).data,
                          "warnings": warnings}, status=status.HTTP_201_CREATED)
@@ -192,12 +196,6 @@ class CancelIn(serializers.Serializer):
                                  help_text="why (kept in the prediction's audit trail)")
 
 
-CANCEL_REFUSED = inline_serializer("CancelRefused", {
-    "detail": serializers.CharField(),
-    "code": serializers.ChoiceField(["not_yours", "has_votes", "already_resolved", "already_cancelled"],
-                                    required=False, help_text="why it was refused (absent: not signed in)")})
-
-
 class PredictionCancel(APIView):
     """Cancel a prediction: its creator while no one has voted, staff until it is resolved."""
 
@@ -207,35 +205,24 @@ class PredictionCancel(APIView):
 
     @extend_schema(request={"application/json": CancelIn}, responses={
         200: PredictionOut, 400: NESTED_FIELD_ERRORS,
-        403: OpenApiResponse(CANCEL_REFUSED, description="not signed in, or not yours (code not_yours)"),
+        403: refused("not signed in (code not_authenticated), or not yours",
+                     CancellationRefused.codes(status.HTTP_403_FORBIDDEN)),
         404: NOT_FOUND,
-        409: OpenApiResponse(CANCEL_REFUSED, description="already resolved or cancelled, or (the creator) "
-                                                         "someone has voted"),
+        409: refused("already resolved or cancelled, or (the creator) someone has voted",
+                     CancellationRefused.codes(status.HTTP_409_CONFLICT)),
         429: THROTTLED})
     def post(self, request, pk):
         incoming = CancelIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         prediction = get_object_or_404(Prediction, pk=pk)
-        try:
-            prediction_cancel(prediction_id=prediction.pk, by=request.user, now=timezone.now(),
-                              note=incoming.validated_data["note"])
-        except CancellationRefused as exc:
-            code = status.HTTP_403_FORBIDDEN if exc.code == "not_yours" else status.HTTP_409_CONFLICT
-            return Response({"detail": str(exc), "code": exc.code}, status=code)
+        prediction_cancel(prediction_id=prediction.pk, by=request.user, now=timezone.now(),
+                          note=incoming.validated_data["note"])
         prediction = selectors.prediction_list().get(pk=pk)
         return Response(PredictionOut(prediction, context={"request": request}).data)
 
 
 class VoteIn(serializers.Serializer):
     option = serializers.CharField(max_length=8)
-
-
-# A body that cannot be parsed ({"detail": ...}), a malformed one ({"option": [...]}) or a refused
-# vote (with its code).
-VOTE_REFUSED = inline_serializer("VoteRefused", {
-    "detail": serializers.CharField(required=False),
-    "option": serializers.ListField(child=serializers.CharField(), required=False),
-    "code": serializers.CharField(required=False, help_text="why a vote was refused, e.g. duplicate")})
 
 
 class VoteCreate(APIView):
@@ -245,18 +232,17 @@ class VoteCreate(APIView):
 
     @extend_schema(request=VoteIn, responses={201: inline_serializer("VoteOut", {
         "prediction": serializers.IntegerField(), "option": serializers.CharField(),
-        "created_at": serializers.DateTimeField()}), 400: VOTE_REFUSED, 403: NOT_AUTHENTICATED, 404: NOT_FOUND,
-        409: VOTE_REFUSED, 429: THROTTLED})
+        "created_at": serializers.DateTimeField()}),
+        400: field_errors_or_refused("a body that cannot be parsed or a malformed option, or a refused vote",
+                                     VoteRefused.codes(status.HTTP_400_BAD_REQUEST)),
+        403: NOT_AUTHENTICATED, 404: NOT_FOUND,
+        409: refused("already voted", VoteRefused.codes(status.HTTP_409_CONFLICT)), 429: THROTTLED})
     def post(self, request, pk):
         incoming = VoteIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         prediction = get_object_or_404(Prediction, pk=pk)
-        try:
-            vote = vote_cast(user=request.user, prediction=prediction,
-                             option_key=incoming.validated_data["option"], now=timezone.now())
-        except VoteRefused as exc:
-            code = status.HTTP_409_CONFLICT if exc.code == "duplicate" else status.HTTP_400_BAD_REQUEST
-            return Response({"option": [str(exc)], "code": exc.code}, status=code)
+        vote = vote_cast(user=request.user, prediction=prediction, option_key=incoming.validated_data["option"],
+                         now=timezone.now())
         return Response({"prediction": prediction.pk, "option": vote.option.key,
                          "created_at": iso_ms(vote.created_at)}, status=status.HTTP_201_CREATED)
 

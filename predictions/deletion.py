@@ -7,21 +7,26 @@ PROTECT); deleting a user who only voted deletes their votes and their own stati
 which leaves everyone else's statistics as they were.
 """
 
+from typing import ClassVar
+
 from django.db import transaction
 
+from goldsocial.errors import ApplicationError
 from predictions.models import Prediction
 
 
-class DeletionRefused(Exception):
-    pass
+class DeletionRefused(ApplicationError):
+    STATUSES: ClassVar[dict[str, int]] = {"has_votes": 409, "has_audits": 409}
 
 
-def prediction_deletion_refusal(prediction: Prediction) -> str | None:
+def prediction_deletion_refusal(prediction: Prediction) -> DeletionRefused | None:
     """Why `prediction` may not be deleted, or None."""
     if prediction.votes.exists():
-        return f"prediction #{prediction.pk} has votes: cancel it instead of deleting it"
+        return DeletionRefused(f"prediction #{prediction.pk} has votes: cancel it instead of deleting it",
+                               code="has_votes")
     if prediction.audits.exists():
-        return f"prediction #{prediction.pk} has verification records, which are kept"
+        return DeletionRefused(f"prediction #{prediction.pk} has verification records, which are kept",
+                               code="has_audits")
     return None
 
 
@@ -39,6 +44,6 @@ def prediction_delete(*, prediction_id: int) -> None:
         if prediction is None:
             return
         refusal = prediction_deletion_refusal(prediction)
-        if refusal:
-            raise DeletionRefused(refusal)
+        if refusal is not None:
+            raise refusal
         prediction.delete()

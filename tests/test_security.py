@@ -133,7 +133,7 @@ def test_a_server_error_under_api_is_json():
 
     api = server_error(RequestFactory().get("/api/prices/"))
     assert (api.status_code, api["Content-Type"], json.loads(api.content)) == (
-        500, "application/json", {"detail": "Server error."})
+        500, "application/json", {"detail": "Server error.", "code": "server_error"})
     page = server_error(RequestFactory().get("/admin/"))
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
 

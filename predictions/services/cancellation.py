@@ -6,9 +6,11 @@ changes; its voters get a `cancelled` notification and watchers a `prediction.ca
 
 import logging
 from datetime import datetime
+from typing import ClassVar
 
 from django.db import transaction
 
+from goldsocial.errors import ApplicationError
 from predictions import events
 from predictions.models import Notification, Prediction, VerificationAudit, Vote
 from predictions.services.delivery import notify_after_commit
@@ -21,10 +23,9 @@ Status = Prediction.Status
 CANCELLABLE = (Status.ACTIVE, Status.AWAITING_MANUAL)
 
 
-class CancellationRefused(Exception):
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code  # "not_yours", "has_votes", "already_resolved", "already_cancelled"
+class CancellationRefused(ApplicationError):
+    STATUSES: ClassVar[dict[str, int]] = {
+        "not_yours": 403, "has_votes": 409, "already_resolved": 409, "already_cancelled": 409}
 
 
 def prediction_cancel(*, prediction_id: int, by, now: datetime, note: str = "") -> Prediction:

@@ -4,6 +4,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from goldsocial.timefmt import iso_ms
@@ -23,10 +24,15 @@ def _closed_market_warnings(*, symbol: str, verify_time: datetime) -> list[str]:
             f"({iso_ms(close)})"]
 
 
-class PredictionRefused(Exception):
+class PredictionRefused(ValidationError):
+    """What is wrong with a new prediction, by field: the API answers it as DRF's field errors (400)."""
+
     def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
+        super().__init__(errors)
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return self.message_dict
 
 
 def prediction_create(*, creator, symbol: str, question: str, verify_time: datetime, verification: str,

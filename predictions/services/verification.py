@@ -17,12 +17,14 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models import fields as model_fields
 
+from goldsocial.errors import ApplicationError
 from goldsocial.timefmt import iso_ms
 from markets.hours import last_close_before, market_is_open
 from markets.models import PriceTick
@@ -42,8 +44,9 @@ logger = logging.getLogger(__name__)
 Status = Prediction.Status
 
 
-class VerificationRefused(Exception):
-    pass
+class VerificationRefused(ApplicationError):
+    STATUSES: ClassVar[dict[str, int]] = {
+        "already_cancelled": 409, "still_open": 409, "unknown_option": 400, "already_verified": 409}
 
 
 @dataclass
@@ -325,15 +328,18 @@ def prediction_verify_manual(*, prediction_id: int, option_key: str, note: str, 
     with transaction.atomic():
         p = Prediction.objects.select_for_update(of=("self",)).get(pk=prediction_id)
         if p.status == Status.CANCELLED:
-            raise VerificationRefused(f"#{p.pk} was cancelled")
+            raise VerificationRefused(f"#{p.pk} was cancelled", code="already_cancelled")
         if p.status == Status.ACTIVE and now < p.verify_time:
-            raise VerificationRefused(f"#{p.pk} is open for votes until {iso_ms(p.verify_time)}")
+            raise VerificationRefused(f"#{p.pk} is open for votes until {iso_ms(p.verify_time)}",
+                                      code="still_open")
         option = p.options.filter(key=option_key).first()
         if option is None:
-            raise VerificationRefused(f"#{p.pk} has no option {option_key!r}")
+            raise VerificationRefused(f"#{p.pk} has no option {option_key!r}", code="unknown_option",
+                                      field="option")
         previous_option = p.correct_option
         if p.status == Status.VERIFIED and previous_option == option:
-            raise VerificationRefused(f"#{p.pk} is already verified with option {option.key}")
+            raise VerificationRefused(f"#{p.pk} is already verified with option {option.key}",
+                                      code="already_verified")
         correction = p.status in (Status.VERIFIED, Status.VOID)
         previous_status = p.status
         p.status = Status.VERIFIED

@@ -1,9 +1,11 @@
 """Votes: casting one while a prediction is open; marking them all once it is resolved."""
 
 from datetime import datetime
+from typing import ClassVar
 
 from django.db import IntegrityError, connection, transaction
 
+from goldsocial.errors import ApplicationError
 from goldsocial.timefmt import iso_ms
 from predictions.models import Notification, Prediction, Vote
 from predictions.services.notifications import notifications_create
@@ -12,10 +14,13 @@ from predictions.services.sql import column_in, table
 Status = Prediction.Status
 
 
-class VoteRefused(Exception):
+class VoteRefused(ApplicationError):
+    """Every vote refusal is shown against the chosen option (`field`: option), as before."""
+
+    STATUSES: ClassVar[dict[str, int]] = {"closed": 400, "unknown_option": 400, "duplicate": 409}
+
     def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code  # "closed", "unknown_option", "duplicate"
+        super().__init__(message, code=code, field="option")
 
 
 def vote_cast(*, user, prediction: Prediction, option_key: str, now: datetime) -> Vote:
