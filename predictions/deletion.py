@@ -33,9 +33,10 @@ def prediction_deletion_refusal(prediction: Prediction) -> DeletionRefused | Non
 def prediction_delete(*, prediction_id: int) -> None:
     """Delete a prediction that has no votes and no verification records.
 
-    1. Lock the prediction's row. A vote being cast takes a key-share lock on it (its foreign
-       key), so either that vote committed first and step 2 sees it, or it waits for this
-       transaction and then fails on the deleted row: no vote slips in between.
+    1. Lock the prediction's row. A vote being cast takes a key-share lock on it explicitly
+       (`vote_cast`: Django's foreign key checks wait for COMMIT), so either that vote committed
+       first and step 2 sees it, or it waits for this transaction and then finds no row: no vote
+       slips in between.
     2. Refuse when the prediction has votes or verification records.
     3. Delete it, with its options.
     """

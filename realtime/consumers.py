@@ -1,4 +1,6 @@
-"""WebSocket consumers: thin adapters that join groups and relay what realtime.broadcast sends.
+"""WebSocket consumers: they join groups and relay what realtime.broadcast sends, and hold the
+per-socket rules no service can: the query's filters, the sockets allowed per client address,
+the prices' snapshot on connect, and closing a socket whose token was revoked.
 
 Every broadcast arrives as {"type": "relay", "event": <its type>, "frame": <JSON text>}: the
 JSON was encoded once when the event was made (realtime.events), so relaying costs no
