@@ -59,19 +59,21 @@ def build(*, predictions: int, votes: int, users: int, articles: int) -> None:
     # Status by id: 90 % verified, 5 % void, 3 % active, 1 % awaiting manual, 1 % cancelled.
     sql("INSERT INTO predictions_prediction (id, creator_id, symbol, question, verification, verify_time, status, "
         "created_at, base_price, base_price_at, base_price_source, final_price_source, verification_note, "
-        "verify_attempts) SELECT g, 1 + g %% %s, 'XAUUSD', 'bench #' || g, 'auto', "
+        "verify_attempts, final_price_basis, base_price_sources, base_price_rules) "
+        "SELECT g, 1 + g %% %s, 'XAUUSD', 'bench #' || g, 'auto', "
         "%s::timestamptz - (g %% 3600) * interval '1 minute', "
         "CASE WHEN g %% 100 < 90 THEN 'verified' WHEN g %% 100 < 95 THEN 'void' WHEN g %% 100 < 98 THEN 'active' "
         "     WHEN g %% 100 < 99 THEN 'awaiting_manual' ELSE 'cancelled' END, "
-        "%s, 2000, %s, 'bench', '', '', 0 FROM generate_series(1, %s) g",
+        "%s, 2000, %s, 'bench', '', '', 0, '', '{}', '{}' FROM generate_series(1, %s) g",
         [users, NOW, NOW - timedelta(days=3), NOW - timedelta(days=3), predictions])
     sql("INSERT INTO predictions_predictionoption (id, prediction_id, key, text, condition, position) "
         "SELECT (p - 1) * 2 + k + 1, p, chr(65 + k), 'option ' || chr(65 + k), '', k "
         "FROM generate_series(1, %s) p, generate_series(0, 1) k", [predictions])
     sql("INSERT INTO predictions_verificationaudit (prediction_id, kind, at, previous_status, new_status, "
-        "previous_option_key, new_option_key, base_price, final_price_source, note) "
+        "previous_option_key, new_option_key, base_price, final_price_source, note, final_price_basis, "
+        "base_price_sources, final_price_sources, rules) "
         "SELECT id, CASE status WHEN 'verified' THEN 'automatic' WHEN 'void' THEN 'void' "
-        "ELSE 'awaiting_manual' END, %s, 'active', status, '', '', 2000, '', '' "
+        "ELSE 'awaiting_manual' END, %s, 'active', status, '', '', 2000, '', '', '', '{}', '{}', '{}' "
         "FROM predictions_prediction WHERE status IN ('verified', 'void', 'awaiting_manual')", [NOW])
     # Vote j of user u: prediction 1 + (u + j * stride) mod P, distinct for a user.
     per_user = max(1, votes // users)

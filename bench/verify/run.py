@@ -50,7 +50,8 @@ from predictions.services import verification  # noqa: E402
 from realtime import broadcast  # noqa: E402
 from tests.predictions.factories import SEED_OPTIONS  # noqa: E402
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+# A Wednesday, 07:00 in New York: gold trades, so every deadline settles on its own tick.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CONDITIONS = [option["condition"] for option in SEED_OPTIONS]
 
 
@@ -68,15 +69,16 @@ def build(*, predictions: int, users: int, votes_per_prediction: int) -> None:
         "FROM generate_series(1, %s) g", [NOW, users])
     # verify_time spread over the last hour; base 2000; one tick per second with a mid that
     # walks over all four options (-1.5% .. +1.5%).
-    sql("INSERT INTO markets_pricetick (symbol, bid, ask, mid, timestamp, source, fetched_at) "
-        "SELECT 'XAUUSD', m - 0.1, m + 0.1, m, ts, 'bench', ts FROM ("
+    sql("INSERT INTO markets_pricetick (symbol, bid, ask, mid, timestamp, source, fetched_at, sources) "
+        "SELECT 'XAUUSD', m - 0.1, m + 0.1, m, ts, 'bench', ts, '{}' FROM ("
         "  SELECT %s::timestamptz - g * interval '1 second' AS ts, 2000 + 30 * sin(g / 50.0) AS m "
         "  FROM generate_series(0, 3700) g) t", [NOW])
     sql("INSERT INTO predictions_prediction (id, creator_id, symbol, question, verification, verify_time, status, "
         "created_at, base_price, base_price_at, base_price_source, final_price_source, verification_note, "
-        "verify_attempts) SELECT g, 1 + g %% %s, 'XAUUSD', 'bench #' || g, 'auto', "
+        "verify_attempts, final_price_basis, base_price_sources, base_price_rules) "
+        "SELECT g, 1 + g %% %s, 'XAUUSD', 'bench #' || g, 'auto', "
         "%s::timestamptz - interval '1 minute' - (g %% 3600) * interval '1 second', 'active', %s, 2000, %s, "
-        "'bench', '', '', 0 FROM generate_series(1, %s) g",
+        "'bench', '', '', 0, '', '{}', '{}' FROM generate_series(1, %s) g",
         [users, NOW, NOW - timedelta(days=1), NOW - timedelta(days=1), predictions])
     sql("INSERT INTO predictions_predictionoption (id, prediction_id, key, text, condition, position) "
         "SELECT (p - 1) * 4 + k + 1, p, chr(65 + k), 'option ' || chr(65 + k), (ARRAY[%s, %s, %s, %s])[k + 1], k "
@@ -95,7 +97,8 @@ def build(*, predictions: int, users: int, votes_per_prediction: int) -> None:
 
 
 def reset() -> None:
-    sql("TRUNCATE predictions_notification, predictions_verificationaudit, predictions_userstats")
+    sql("TRUNCATE predictions_notificationpush, predictions_notification, predictions_verificationaudit, "
+        "predictions_userstats")
     sql("UPDATE predictions_prediction SET status = 'active', final_price = NULL, final_price_at = NULL, "
         "final_price_source = '', price_change_percent = NULL, correct_option_id = NULL, resolved_at = NULL, "
         "verified_at = NULL, verify_attempts = 0, last_attempt_at = NULL")

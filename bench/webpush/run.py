@@ -63,8 +63,10 @@ def setup(n: int, gone_every: int, busy_every: int) -> None:
                   "FROM generate_series(1, %s) i", [n])
         c.execute("INSERT INTO predictions_prediction (creator_id, symbol, question, verification, verify_time, "
                   "status, created_at, base_price, base_price_at, base_price_source, final_price_source, "
-                  "verification_note, verify_attempts) SELECT min(id), 'XAUUSD', 'bench', 'auto', now(), "
-                  "'verified', now(), 2000, now(), 'bench', '', '', 0 FROM auth_user WHERE username LIKE 'wp%%' "
+                  "verification_note, verify_attempts, final_price_basis, base_price_sources, base_price_rules) "
+                  "SELECT min(id), 'XAUUSD', 'bench', 'auto', now(), "
+                  "'verified', now(), 2000, now(), 'bench', '', '', 0, '', '{}', '{}' FROM auth_user "
+                  "WHERE username LIKE 'wp%%' "
                   "RETURNING id")
         prediction = c.fetchone()[0]
         c.execute(f"INSERT INTO predictions_pushsubscription (user_id, endpoint, p256dh, auth, created_at) "  # noqa: S608
