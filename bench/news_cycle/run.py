@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goldsocial.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only")
+# The bench's feeds are served on loopback, which feed requests otherwise refuse.
+os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8")
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
