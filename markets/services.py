@@ -314,7 +314,10 @@ def _behind_set_aside(results: list[SymbolResult]) -> None:
         lagging = sorted({q.source for q in r.price.quotes if q.timestamp <= last}) or [r.price.source]
         problem = (f"{', '.join(lagging)} stamped {iso_ms(r.price.timestamp)}, not after the last stored tick "
                    f"({iso_ms(last)}): not stored")
-        logger.warning("%s: %s", r.symbol, problem)
+        # Older than the stored tick: a provider went back in time. The same stamp: a source that
+        # updates less often than the cycle runs (gold-api, say), which is normal and would
+        # otherwise warn every cycle.
+        logger.log(logging.WARNING if r.price.timestamp < last else logging.INFO, "%s: %s", r.symbol, problem)
         r.status, r.price = BEHIND, None
         r.problems.append(problem)
 

@@ -56,13 +56,17 @@ def test_it_does_not_store_a_price_stamped_before_the_last_stored_tick(cycle, ca
     assert "swissquote stamped 2026-11-25T11:59:57.000Z" in warned[0].getMessage()
 
 
-def test_it_does_not_store_a_second_tick_with_the_same_stamp(cycle):
+def test_it_does_not_store_a_second_tick_with_the_same_stamp(cycle, caplog):
     cycle(NOW)
 
-    summary = cycle(NOW + timedelta(seconds=5), stamped=NOW)
+    with caplog.at_level(logging.INFO, logger="markets.services"):
+        summary = cycle(NOW + timedelta(seconds=5), stamped=NOW)
 
     assert "6 behind" in summary
     assert PriceTick.objects.filter(symbol="XAUUSD").count() == 1
+    # A source that has not moved on since the last tick is normal: said, not warned about.
+    said = [r for r in caplog.records if r.getMessage().startswith("XAUUSD: ") and "not stored" in r.getMessage()]
+    assert [r.levelno for r in said] == [logging.INFO]
 
 
 def test_it_keeps_showing_the_last_stored_price_as_latest_while_nothing_newer_comes(cycle):
