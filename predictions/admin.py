@@ -9,7 +9,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from predictions import deletion
 from predictions.explain import explanation_text, prediction_explain
 from predictions.models import (
     Notification,
@@ -19,6 +18,7 @@ from predictions.models import (
     UserStats,
     VerificationAudit,
 )
+from predictions.services import deletion
 from predictions.services.cancellation import CancellationRefused, prediction_cancel
 from predictions.services.verification import VerificationRefused, prediction_verify_manual
 

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from rest_framework.exceptions import NotFound
 
 from goldsocial.errors import ApplicationError, api_exception_handler
-from predictions.deletion import DeletionRefused
 from predictions.services.cancellation import CancellationRefused
+from predictions.services.deletion import DeletionRefused
 from predictions.services.verification import VerificationRefused
 from predictions.services.votes import VoteRefused
 

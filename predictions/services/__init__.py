@@ -2,6 +2,8 @@
 
 - `creation`: a prediction on the current price, with its options checked.
 - `votes`: casting a vote; marking the votes of resolved predictions.
+- `cancellation`: cancelling a prediction.
+- `deletion`: deleting a prediction nobody voted on and nothing verified.
 - `verification`: the verifier's batches (claim, decide, write) and manual verification.
 - `statistics`: each voter's counts and streaks, set-based.
 - `notifications`: the inbox rows.
