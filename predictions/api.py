@@ -33,8 +33,8 @@ from predictions.events import json_number, notification_message
 from predictions.models import Notification, Prediction, UserStats
 from predictions.services.cancellation import CancellationRefused, prediction_cancel
 from predictions.services.creation import prediction_create
-from predictions.services.delivery import push_subscription_register
 from predictions.services.notifications import notifications_mark_read
+from predictions.services.subscriptions import push_subscription_delete, push_subscription_register
 from predictions.services.votes import VoteRefused, vote_cast
 
 
@@ -383,5 +383,5 @@ class PushSubscriptions(APIView):
                    responses={204: None, 403: NOT_AUTHENTICATED, 404: None})
     def delete(self, request):
         endpoint = request.data.get("endpoint") if isinstance(request.data, dict) else None
-        deleted = request.user.push_subscriptions.filter(endpoint=endpoint).delete()[0] if endpoint else 0
+        deleted = push_subscription_delete(user=request.user, endpoint=endpoint) if endpoint else False
         return Response(status=status.HTTP_204_NO_CONTENT if deleted else status.HTTP_404_NOT_FOUND)

@@ -7,7 +7,8 @@
 - `verification`: the verifier's batches (claim, decide, write) and manual verification.
 - `statistics`: each voter's counts and streaks, set-based.
 - `notifications`: the inbox rows.
-- `delivery`: sending notifications after commit (WebSocket, Web Push), push subscriptions.
+- `delivery`: sending notifications after commit (WebSocket, Web Push).
+- `subscriptions`: registering and forgetting browsers' push subscriptions.
 - `sql`: the few SQL pieces that differ between PostgreSQL and SQLite.
 
 Deciding an outcome (no database) is `predictions.outcomes`; what is sent to clients is built

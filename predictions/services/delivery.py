@@ -1,6 +1,6 @@
 """Getting notifications to people: their WebSocket group and every Web Push subscription.
 
-Also the browsers' push subscriptions.
+Registering and forgetting the subscriptions is `predictions.services.subscriptions`.
 
 Durable: a notification row is the record of a pending send (as healthchecks' `Flip`
 rows are), delivered by whichever run claims it, and tried again until it is delivered
@@ -320,9 +320,3 @@ def _write(attempts: list[_Attempt], lease: datetime, at: datetime, summary: Del
          for a in again for sub in a.pushed or []], ignore_conflicts=True)
     summary.retry_later += len(again)
 
-
-def push_subscription_register(*, user, endpoint: str, p256dh: str, auth: str, now: datetime) -> PushSubscription:
-    """Register (or move to this user) a browser's push subscription."""
-    subscription, _ = PushSubscription.objects.update_or_create(
-        endpoint=endpoint, defaults={"user": user, "p256dh": p256dh, "auth": auth, "created_at": now})
-    return subscription
