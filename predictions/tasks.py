@@ -5,8 +5,9 @@ import logging
 from django.utils import timezone
 
 from predictions import metrics
+from predictions.selectors import predictions_due_exist
 from predictions.services.delivery import notifications_deliver_from_settings
-from predictions.services.verification import predictions_due_exist, predictions_verify_due
+from predictions.services.verification import predictions_verify_due
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from goldsocial.timefmt import iso_ms
 from markets.selectors import tick_at_or_before
 from markets.trust import tick_is_trustworthy
 from predictions import conditions
+from predictions.deadlines import deadline_close
 from predictions.models import Prediction, PredictionOption
 from predictions.rules import rules_in_force
-from predictions.services.verification import deadline_close
 
 
 def _closed_market_warnings(*, symbol: str, verify_time: datetime) -> list[str]:

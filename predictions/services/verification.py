@@ -1,10 +1,12 @@
 """Verification: the verifier's batches (claim, decide, write) and verification by hand.
 
+Which predictions are due, and the ticks that price them, are read in `predictions.selectors`.
+
 A prediction is due once its final price is fixed: a trustworthy tick of its symbol stamped
 after verify_time is stored (the last one at or before it can no longer change), its market
 is closed (the price is the last close's), or PREDICTION_SETTLE_SECONDS have passed. The
 price fetcher asks for a run as soon as a cycle makes some prediction due
-(`predictions_due_exist`, predictions.tasks); the prediction_verifier job is the sweep.
+(`predictions.selectors.predictions_due_exist`, predictions.tasks); the prediction_verifier job is the sweep.
 
 The verifier claims due predictions in batches, one transaction each. Deciding is
 predictions.outcomes (Python, the batch's predictions and options only); everything that
@@ -21,15 +23,13 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models import fields as model_fields
 
 from goldsocial.errors import ApplicationError
 from goldsocial.timefmt import iso_ms
-from markets.hours import last_close_before, market_is_open
 from markets.models import PriceTick
-from markets.trust import trustworthy_ticks
-from predictions import events
+from predictions import events, selectors
+from predictions.deadlines import deadline_close
 from predictions.models import Notification, Prediction, PredictionOption, VerificationAudit
 from predictions.outcomes import Outcome, outcome_decide
 from predictions.rules import rules_in_force
@@ -97,82 +97,6 @@ def _staleness() -> timedelta:
     return timedelta(seconds=settings.PRICE_STALENESS_SECONDS)
 
 
-def deadline_close(*, symbol: str, verify_time: datetime) -> datetime | None:
-    """When `symbol`'s market closed before `verify_time`, if it is closed then: the prediction
-    settles on that close's price. None: the price at verify_time counts.
-
-    Never in demo mode: the simulated feed ignores market hours, so a weekend demo has prices.
-    """
-    if settings.DEMO_MODE or market_is_open(symbol=symbol, at=verify_time):
-        return None
-    return last_close_before(symbol=symbol, at=verify_time)
-
-
-def _due(now: datetime, *, first_attempts_only: bool) -> QuerySet[Prediction]:
-    """Active predictions whose final price is fixed at `now` (see the module's docstring), not yet
-    attempted at `now`."""
-    settle = timedelta(seconds=settings.PREDICTION_SETTLE_SECONDS)
-    closed = [s for s in settings.SYMBOLS_ALL if deadline_close(symbol=s, verify_time=now)]
-    # Provider timestamps, not arrival: a tick stamped after verify_time means the feed has
-    # moved past it, and the price cycle never stores a tick stamped at or before a symbol's
-    # newest (markets.services, BEHIND): the last tick at or before verify_time is then final.
-    moved_past = Exists(PriceTick.objects.filter(trustworthy_ticks(), symbol=OuterRef("symbol"),
-                                                 timestamp__gt=OuterRef("verify_time")))
-    due = (Prediction.objects
-           # verify_time <= now first: the partial index prediction_due bounds every other test.
-           .filter(status=Status.ACTIVE, verify_time__lte=now)
-           .filter(Q(verify_time__lte=now - settle) | Q(symbol__in=closed) | moved_past))
-    if first_attempts_only:
-        return due.filter(last_attempt_at__isnull=True)
-    # Not again within the same run: a prediction still waiting for its price was attempted at
-    # `now` and waits for the next run.
-    return due.filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=now))
-
-
-def predictions_due_exist(*, now: datetime) -> bool:
-    """Whether a run at `now` would find a prediction never attempted whose final price is fixed.
-
-    One query on the partial index of active predictions: cheap enough to ask after every
-    price cycle.
-    """
-    return _due(now, first_attempts_only=True).exists()
-
-
-def due_for_claim(now: datetime, *, first_attempts_only: bool = False) -> QuerySet[Prediction]:
-    """The due predictions (`_due`), oldest first.
-
-    Locked as they are read (FOR UPDATE SKIP LOCKED where the database can): evaluate it
-    inside the transaction that writes their outcome.
-    """
-    due = _due(now, first_attempts_only=first_attempts_only).order_by("verify_time", "id")
-    if connection.features.has_select_for_update_skip_locked:
-        # Concurrent verifiers each take different rows instead of waiting for each other.
-        due = due.select_for_update(skip_locked=True, of=("self",))
-    return due
-
-
-def _final_tick_id() -> Subquery:
-    # The last trustworthy tick at or before verify_time within the staleness limit: the
-    # price *at* verify time, however late the run.
-    ticks = PriceTick.objects.filter(
-        trustworthy_ticks(),
-        symbol=OuterRef("symbol"),
-        timestamp__lte=OuterRef("verify_time"),
-        timestamp__gte=ExpressionWrapper(OuterRef("verify_time") - Value(_staleness()),
-                                         output_field=DateTimeField()),
-    )
-    return Subquery(ticks.order_by("-timestamp").values("id")[:1])
-
-
-def _closing_tick(*, symbol: str, closed_at: datetime) -> PriceTick | None:
-    """The closing price: the last trustworthy tick at or before the close, within
-    PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS (quotes thin out in a market's last minutes)."""
-    max_age = timedelta(seconds=settings.PREDICTION_CLOSE_PRICE_MAX_AGE_SECONDS)
-    return (PriceTick.objects.filter(trustworthy_ticks(), symbol=symbol, timestamp__lte=closed_at,
-                                     timestamp__gte=closed_at - max_age)
-            .order_by("-timestamp").first())
-
-
 def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary, first_attempts_only: bool = False) -> int:
     """Resolve one batch inside the caller's transaction; the number of predictions claimed.
 
@@ -191,13 +115,13 @@ def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary, fir
         # in memory instead of spilling to disk under the 4 MB default.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '64MB'")
-    claimed = list(due_for_claim(now, first_attempts_only=first_attempts_only)
-                   .annotate(final_tick_id=_final_tick_id())[:batch_size])
+    claimed = list(selectors.due_for_claim(now, first_attempts_only=first_attempts_only)
+                   .annotate(final_tick_id=selectors.final_tick_id(staleness=_staleness()))[:batch_size])
     if not claimed:
         return 0
     ticks = PriceTick.objects.in_bulk([p.final_tick_id for p in claimed if p.final_tick_id])
     closes = {p.pk: close for p in claimed if (close := deadline_close(symbol=p.symbol, verify_time=p.verify_time))}
-    closing_ticks = {(symbol, at): _closing_tick(symbol=symbol, closed_at=at)
+    closing_ticks = {(symbol, at): selectors.closing_tick(symbol=symbol, closed_at=at)
                      for symbol, at in {(p.symbol, closes[p.pk]) for p in claimed if p.pk in closes}}
     options: dict[int, list[PredictionOption]] = defaultdict(list)
     for option in PredictionOption.objects.filter(prediction_id__in=[p.pk for p in claimed]).order_by("position"):

@@ -9,7 +9,8 @@ from django_q.conf import Conf
 from jobs.models import JobRun
 from jobs.services import job_run
 from predictions.models import Prediction
-from predictions.services.verification import predictions_due_exist, predictions_verify_due
+from predictions.selectors import predictions_due_exist
+from predictions.services.verification import predictions_verify_due
 from tests.markets.factories import NOW as MARKETS_NOW
 from tests.markets.factories import providers_point_at
 from tests.markets.recorded import serve_all
