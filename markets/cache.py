@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from redis import RedisError
 
+from markets.models import PriceTick
 from markets.price import Price
 from markets.trust import Seen
 
@@ -161,3 +162,27 @@ def disagreements_read(*, symbols: list[str]) -> dict[str, int] | None:
     except RedisError:
         return None
     return {symbol: int(found.get(key, 0)) for key, symbol in keys.items()}
+
+
+def last_stored_prices(*, symbols: list[str]) -> dict[str, Price]:
+    """The last stored tick of each of `symbols`, for those that have one.
+
+    Every WebSocket connect asks for the latest prices: the database's answer (a tick, or
+    none) is kept in the cache for PRICE_CACHE_TTL_SECONDS, so a symbol never priced or a
+    flushed cache costs one query per symbol that often, not one per connect.
+    """
+    if not symbols:
+        return {}
+    remembered = stored_read(symbols=symbols)
+    found, learned = {}, {}
+    for symbol in symbols:
+        if remembered is not None and symbol in remembered:
+            price = remembered[symbol]
+        else:
+            tick = PriceTick.objects.filter(symbol=symbol).order_by("-timestamp").first()
+            price = learned[symbol] = Price.from_tick(tick) if tick else None
+        if price is not None:
+            found[symbol] = price
+    if learned and remembered is not None:
+        stored_write(prices=learned)
+    return found

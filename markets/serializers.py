@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from markets.selectors import CANDLE_INTERVALS
+from markets.candles import CANDLE_INTERVALS
 
 
 class PriceItemSerializer(serializers.Serializer):

@@ -13,8 +13,9 @@ from rest_framework.views import APIView
 
 from goldsocial.openapi import FIELD_ERROR, NOT_FOUND
 from goldsocial.timefmt import iso_ms
+from markets.candles import CANDLE_INTERVALS, candle_start, candles_between
 from markets.price import quotes_decode
-from markets.selectors import CANDLE_INTERVALS, candle_start, candles_between, prices_latest, ticks_between
+from markets.selectors import prices_latest, ticks_between
 from markets.serializers import PriceCandlesSerializer, PriceHistorySerializer, PricesSerializer
 from markets.symbols import SymbolListError, symbol_list_parse
 

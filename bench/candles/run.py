@@ -4,7 +4,7 @@
 2. inserts 518,400 ticks of XAUUSD 5 s apart (INSERT ... SELECT generate_series, server-side)
    plus the same of BTCUSD (the query must pick one symbol out of the index); the triggers
    fill the minute roll-ups (markets.models.PriceCandle) as they do for the price cycle; ANALYZE;
-3. times markets.selectors.candles_between (the SQL) and the whole view (the request's
+3. times markets.candles.candles_between (the SQL) and the whole view (the request's
    parsing, the SQL, the JSON body) over the 30 days as 720 candles of 1h, --runs times each
    after one warm-up, and prints min, median and max;
 4. drops the database, also on failure.
@@ -74,7 +74,7 @@ def run(args):
     from django.db import connection
     from django.test import RequestFactory
 
-    from markets.selectors import candles_between
+    from markets.candles import candles_between
     from markets.views import PriceCandlesView
 
     call_command("migrate", verbosity=0)
