@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from goldsocial.fields import IsoMsField, StrictCharField
 from goldsocial.outbound import url_refusal
-from predictions.events import json_number, notification_message
+from predictions.messages import json_number, notification_message
 from predictions.models import Notification, Prediction, UserStats
 
 

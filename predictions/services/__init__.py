@@ -12,5 +12,5 @@
 - `sql`: the few SQL pieces that differ between PostgreSQL and SQLite.
 
 Deciding an outcome (no database) is `predictions.outcomes`; what is sent to clients is built
-in `predictions.events`.
+in `predictions.messages`.
 """

@@ -11,7 +11,7 @@ from typing import ClassVar
 from django.db import transaction
 
 from goldsocial.errors import ApplicationError
-from predictions import events
+from predictions import messages
 from predictions.models import Notification, Prediction, VerificationAudit, Vote
 from predictions.services.delivery import notify_after_commit
 from predictions.services.notifications import notifications_create
@@ -67,7 +67,7 @@ def prediction_cancel(*, prediction_id: int, by, now: datetime, note: str = "") 
             prediction=p, kind=VerificationAudit.Kind.CANCELLED, at=now, by=by, previous_status=previous_status,
             new_status=Status.CANCELLED, base_price=p.base_price, note=note)
         notifications_create(prediction_ids=[p.pk], kind=Notification.Kind.CANCELLED, now=now)
-        events.prediction_cancelled_broadcast(p, cancelled_at=now)
+        messages.prediction_cancelled_broadcast(p, cancelled_at=now)
         notify_after_commit(prediction_ids=[p.pk])
     logger.info("prediction #%s cancelled by %s (%d votes)", p.pk, by, votes)
     return p

@@ -38,7 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from goldsocial.retry import backoff_seconds, retry_after_seconds
-from predictions import events
+from predictions import messages
 from predictions.models import Notification, NotificationPush, PushSubscription
 from predictions.push import PushTarget, WebPushClient
 from realtime import events as wire
@@ -232,10 +232,10 @@ def notifications_deliver(*, now: datetime, client: WebPushClient | None, predic
         if not rows:
             break
         attempts = [_Attempt(row) for row in rows]
-        messages = {row["id"]: events.notification(row) for row in rows}
-        _send_websocket(attempts, messages, at)
+        outgoing = {row["id"]: messages.notification(row) for row in rows}
+        _send_websocket(attempts, outgoing, at)
         if client is not None:
-            _send_push(attempts, messages, client, at, summary)
+            _send_push(attempts, outgoing, client, at, summary)
         _write(attempts, lease, at, summary)
     return summary
 

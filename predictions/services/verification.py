@@ -28,7 +28,7 @@ from django.db.models import fields as model_fields
 from goldsocial.errors import ApplicationError
 from goldsocial.timefmt import iso_ms
 from markets.models import PriceTick
-from predictions import events, selectors
+from predictions import messages, selectors
 from predictions.deadlines import deadline_close
 from predictions.models import Notification, Prediction, PredictionOption, VerificationAudit
 from predictions.outcomes import Outcome, outcome_decide
@@ -161,7 +161,7 @@ def _batch_verify(*, now: datetime, batch_size: int, summary: VerifySummary, fir
         summary.verified += p.status == Status.VERIFIED
         summary.void += p.status == Status.VOID
         summary.verified_ids.append(pk)
-        events.prediction_verified_broadcast(p)
+        messages.prediction_verified_broadcast(p)
     notify_after_commit(prediction_ids=[*verified, *void])
     return len(claimed)
 
@@ -287,7 +287,7 @@ def prediction_verify_manual(*, prediction_id: int, option_key: str, note: str, 
         votes_mark(correct_options={p.pk: option.pk}, notify=kind, now=now)
         # A correction can change any point of each voter's history: recompute, do not adjust.
         stats_recompute_voters(prediction_id=p.pk, now=now)
-        events.prediction_verified_broadcast(p)
+        messages.prediction_verified_broadcast(p)
         notify_after_commit(prediction_ids=[p.pk])
     logger.info("prediction #%s %s by %s: option %s", p.pk, "corrected" if correction else "verified",
                 by, option.key)
