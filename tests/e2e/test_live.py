@@ -11,7 +11,7 @@ import requests
 from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import connect
 
-from jobs.models import Job
+from jobs.models import Job, JobRun
 from jobs.services import job_update
 from markets.models import PriceTick
 from predictions.models import Prediction, Vote
@@ -60,6 +60,7 @@ def test_prices_reach_websocket_clients_every_cycle(live_system):
             first, *updates = await _frames(socket, 4, timeout=20, arrivals=arrivals)
             return first, updates, arrivals[1:]
 
+    listening_since = datetime.now(UTC)
     started = time.monotonic()
     first, updates, arrivals = asyncio.run(scenario())
     elapsed = time.monotonic() - started
@@ -70,10 +71,15 @@ def test_prices_reach_websocket_clients_every_cycle(live_system):
         assert {item["symbol"] for item in update["prices"]} == SYMBOLS, update
         assert all(item["source"] != "simulated" and item["price"] > 0 for item in update["prices"])
     assert elapsed < 60, cluster.output()  # three cycles of 5 s, not of stock django-q2's 30 s
-    # One update per 5 s cycle: no cycle missed (a gap of two cycles), none sent twice. The
-    # bounds leave room for a busy machine; the schedule-precision benchmark has the figures.
-    gaps = [round(b - a, 2) for a, b in zip(arrivals, arrivals[1:], strict=False)]
-    assert all(2.5 < gap < 9 for gap in gaps), (gaps, cluster.output())
+    # Every 5 s slot ran once while the client listened: none missed, none twice. From the runs'
+    # records, not from the arrival times, which a busy machine bunches (a run that starts late
+    # within its interval is followed by an on-time one); the schedule-precision benchmark
+    # measures the gaps.
+    slots = sorted(JobRun.objects.filter(job_id="price_fetcher", started_at__gte=listening_since,
+                                         outcome=JobRun.Outcome.SUCCESS).values_list("scheduled_for", flat=True))
+    assert len(slots) >= len(updates), (slots, cluster.output())
+    steps = {(b - a).total_seconds() for a, b in zip(slots, slots[1:], strict=False)}
+    assert steps == {5.0}, (slots, arrivals, cluster.output())
     assert PriceTick.objects.values("symbol").distinct().count() == 6
 
 
